@@ -212,7 +212,10 @@ mod tests {
         for key in ["meta", ":meta", "x-cacheexpiration", "v1:meta"] {
             let sk = s.storage_key("cw", key);
             assert_ne!(sk, meta);
-            assert_eq!(KeySpace::parse_storage_key("cw", &sk), Some(("shop", 1, key)));
+            assert_eq!(
+                KeySpace::parse_storage_key("cw", &sk),
+                Some(("shop", 1, key))
+            );
         }
         assert_eq!(KeySpace::parse_storage_key("cw", &meta), None);
     }

@@ -12,3 +12,6 @@ pub mod message;
 pub mod pattern;
 
 pub use error::CoreError;
+pub mod envelope;
+pub mod index;
+pub mod stats;

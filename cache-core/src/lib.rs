@@ -15,3 +15,4 @@ pub use error::CoreError;
 pub mod envelope;
 pub mod index;
 pub mod stats;
+pub mod ttl;

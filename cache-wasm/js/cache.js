@@ -1,0 +1,289 @@
+// The JS half of one cache. It owns the values (as given for memory, decoded JSON for Web
+// Storage) in arrays indexed by the numeric slot the wasm side hands out, and a key -> slot
+// Map; the wasm `RawCache` owns expiry, recency, bounds, tags, records and statistics. A hit
+// is one Map lookup plus one numeric wasm call, never a string crossing the boundary.
+import { bindings } from './wasm.js';
+import { invalidValue } from './errors.js';
+
+const KIND = { 1: 'set', 2: 'remove', 3: 'invalidate', 4: 'expire', 5: 'evict', 6: 'set' };
+const SET_EXTERNAL = 6;
+
+/** Defaults of `createCache` options, written once. */
+export const DEFAULTS = Object.freeze({
+  storage: 'memory',
+  version: 1,
+  defaultTtlMs: 300_000,
+  maxEntries: Infinity,
+  maxBytes: Infinity,
+});
+
+// JSON.stringify silently drops functions and symbols; a cache that dropped part of a value
+// would be wrong, so they are refused. BigInt and cycles already throw TypeErrors.
+function strictReplacer(_key, value) {
+  const t = typeof value;
+  if (t === 'function' || t === 'symbol') throw invalidValue(`a ${t} cannot be stored in Web Storage`);
+  return value;
+}
+
+function toJson(value) {
+  try {
+    return JSON.stringify(value, strictReplacer);
+  } catch (err) {
+    if (err?.code === 'InvalidValue') throw err;
+    throw invalidValue(`value is not JSON-serializable (${err?.message ?? err})`);
+  }
+}
+
+/** Rough size of a memory entry: what its JSON would weigh, 64 bytes when it has none. */
+export function estimateBytes(value) {
+  if (typeof value === 'string') return 2 * value.length + 16;
+  if (typeof value !== 'object' || value === null) return 16;
+  try {
+    const json = JSON.stringify(value);
+    return json === undefined ? 64 : 2 * json.length + 16;
+  } catch {
+    return 64;
+  }
+}
+
+export class Cache {
+  #raw;
+  #clock;
+  #defaultTtl;
+  #sizeOf;
+  #persistent;
+  #slots = new Map();
+  #keys = [];
+  #values = [];
+  #json = []; // JSON not yet decoded, for entries written by another tab or a previous page
+  #listeners = new Set();
+  #loads = new Map();
+  #onStorage = null;
+
+  /** @internal Use `createCache`. */
+  constructor(options = {}) {
+    const o = { ...DEFAULTS, ...options };
+    this.#clock = o.clock ?? Date.now;
+    this.#defaultTtl = o.defaultTtlMs;
+    this.namespace = o.namespace;
+    this.#raw = new bindings.RawCache(o.storage, o.namespace, o.version, o.maxEntries, o.maxBytes, this.#clock());
+    this.#persistent = this.#raw.persistent;
+    this.#sizeOf = o.sizeOf ?? (o.maxBytes === Infinity ? () => 0 : estimateBytes);
+    this.storage = this.#persistent ? o.storage : 'memory';
+    this.#drain();
+    if (this.#persistent && o.storage === 'local' && typeof addEventListener === 'function') {
+      const prefix = this.#raw.storagePrefix;
+      this.#onStorage = (e) => {
+        if (e.storageArea !== globalThis.localStorage) return;
+        if (e.key !== null && !e.key.startsWith(prefix)) return;
+        this.#raw.applyStorageEvent(e.key, e.newValue, this.#clock());
+        this.#drain();
+      };
+      addEventListener('storage', this.#onStorage);
+    }
+  }
+
+  /** The value of `key`, or `undefined` when absent or expired. */
+  get(key) {
+    const slot = this.#slots.get(key);
+    if (slot === undefined) {
+      this.#raw.recordMiss();
+      return undefined;
+    }
+    const found = this.#raw.lookup(slot, this.#clock());
+    if (found === 1) {
+      const json = this.#json[slot];
+      if (json !== undefined) {
+        this.#values[slot] = JSON.parse(json);
+        this.#json[slot] = undefined;
+      }
+      return this.#values[slot];
+    }
+    if (found === 2) this.#drain();
+    return undefined;
+  }
+
+  /** Whether `key` holds a live entry (counts no hit, keeps recency). */
+  has(key) {
+    const slot = this.#slots.get(key);
+    if (slot === undefined) return false;
+    const live = this.#raw.isLive(slot, this.#clock());
+    if (!live) this.#drain();
+    return live;
+  }
+
+  /**
+   * Stores `value` under `key` for `ttlMs` (default `defaultTtlMs`; `Infinity` for no
+   * expiry), with optional `tags`. Web Storage caches take JSON values only.
+   */
+  set(key, value, options) {
+    if (value === undefined) throw invalidValue('undefined cannot be cached; use remove()');
+    const ttl = options?.ttlMs ?? this.#defaultTtl;
+    const tags = options?.tags;
+    let slot;
+    try {
+      if (this.#persistent) {
+        slot = this.#raw.set(key, toJson(value), ttl, tags, 0, this.#clock());
+      } else {
+        slot = this.#raw.set(key, undefined, ttl, tags, this.#sizeOf(value, key), this.#clock());
+      }
+    } finally {
+      if (slot === undefined) this.#drain();
+    }
+    this.#keys[slot] = key;
+    this.#values[slot] = value;
+    this.#json[slot] = undefined;
+    this.#slots.set(key, slot);
+    this.#drain();
+    return this;
+  }
+
+  /** Removes `key`; `true` if it was there. */
+  remove(key) {
+    const removed = this.#raw.remove(key);
+    this.#drain();
+    return removed;
+  }
+
+  /** Removes every entry of this cache's namespace (other namespaces and apps are untouched). */
+  clear() {
+    this.#raw.clear();
+    this.#drain();
+  }
+
+  /** Live keys, most recently used first. */
+  keys() {
+    return this.#raw.keys(this.#clock());
+  }
+
+  /**
+   * The cached value of `key`, or the result of `loader()`, stored with `options`. Concurrent
+   * calls share one loader call; a rejection caches nothing and reaches every caller; a
+   * result whose key was invalidated, removed or rewritten meanwhile is returned but not
+   * stored.
+   */
+  getOrSet(key, loader, options) {
+    const cached = this.get(key);
+    if (cached !== undefined) return Promise.resolve(cached);
+    const running = this.#loads.get(key);
+    if (running) return running;
+    let ticket;
+    try {
+      ticket = this.#raw.beginLoad(key, options?.tags);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const load = Promise.resolve()
+      .then(loader)
+      .then(
+        (value) => {
+          if (this.#raw.finishLoad(ticket) && value !== undefined) this.set(key, value, options);
+          return value;
+        },
+        (err) => {
+          this.#raw.finishLoad(ticket);
+          throw err;
+        },
+      )
+      .finally(() => {
+        if (this.#loads.get(key) === load) this.#loads.delete(key);
+      });
+    this.#loads.set(key, load);
+    return load;
+  }
+
+  /**
+   * Removes the entries named by `keys`, glob `patterns` (`*`, `?`, `\` escapes) or `tags`.
+   * Loads in progress for them will not be stored. Returns how many entries were removed.
+   */
+  invalidate({ keys = [], patterns = [], tags = [] } = {}) {
+    const n = this.#raw.invalidate(keys, patterns, tags);
+    this.#drain();
+    return n;
+  }
+
+  /** Applies a hub invalidation message (the JSON `data` of an `invalidate` update). */
+  applyInvalidation(json) {
+    const n = this.#raw.applyInvalidation(json);
+    this.#drain();
+    return n;
+  }
+
+  /** Drops everything because continuity with the server was lost (a hub `reset`). */
+  reset() {
+    this.#raw.reset();
+    this.#drain();
+  }
+
+  /** Removes expired entries now; returns how many. */
+  cleanup() {
+    const n = this.#raw.purgeExpired(this.#clock());
+    this.#drain();
+    return n;
+  }
+
+  /** Counters and sizes: hits, misses, hitRate, entries, bytes, expired, evictions, quotaEvictions, corrupt, invalidated, fallback. */
+  stats() {
+    return this.#raw.stats();
+  }
+
+  /**
+   * Calls `listener({ type, key })` for every change to a key matching the glob `pattern`:
+   * `set`, `remove`, `invalidate`, `expire`, `evict`, including changes made by other tabs.
+   * Returns the function that unsubscribes.
+   */
+  subscribe(pattern, listener) {
+    const entry = { re: new RegExp(bindings.patternToRegExpSource(pattern), 'u'), listener };
+    this.#listeners.add(entry);
+    return () => this.#listeners.delete(entry);
+  }
+
+  /** Stops following other tabs and frees the wasm side. The cache is unusable afterwards. */
+  close() {
+    if (this.#onStorage) removeEventListener('storage', this.#onStorage);
+    this.#onStorage = null;
+    this.#raw.free();
+  }
+
+  // Applies the wasm side's events to the JS side, then tells listeners.
+  #drain() {
+    const events = this.#raw.takeEvents();
+    if (events.length === 0) return;
+    const notices = [];
+    for (let i = 0; i < events.length; i += 2) {
+      const kind = events[i];
+      const slot = events[i + 1];
+      let key = this.#keys[slot];
+      if (kind === SET_EXTERNAL) {
+        key = this.#raw.keyOf(slot);
+        if (key === undefined) continue;
+        this.#keys[slot] = key;
+        this.#values[slot] = undefined;
+        this.#json[slot] = this.#raw.takeJson(slot);
+        this.#slots.set(key, slot);
+      } else if (kind !== 1) {
+        if (key === undefined) continue;
+        if (this.#slots.get(key) === slot) this.#slots.delete(key);
+        this.#keys[slot] = undefined;
+        this.#values[slot] = undefined;
+        this.#json[slot] = undefined;
+      }
+      if (key !== undefined && this.#listeners.size > 0) notices.push({ type: KIND[kind], key });
+    }
+    for (const notice of notices) this.#notify(notice);
+  }
+
+  #notify(notice) {
+    for (const { re, listener } of this.#listeners) {
+      if (!re.test(notice.key)) continue;
+      try {
+        listener(notice);
+      } catch (err) {
+        // One faulty listener must not break the cache or the other listeners.
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
+  }
+}

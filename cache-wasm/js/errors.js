@@ -1,0 +1,13 @@
+// Errors thrown by this package carry a stable `code`. Errors raised inside the wasm module
+// are `Error`s named 'CacheError'; value errors are `TypeError`s with code 'InvalidValue'.
+
+export function invalidValue(message) {
+  const err = new TypeError(`cache-wasm: ${message}`);
+  err.code = 'InvalidValue';
+  return err;
+}
+
+/** Whether `err` is an error of this package with the given code. */
+export function isCacheError(err, code) {
+  return err instanceof Error && typeof err.code === 'string' && (code === undefined || err.code === code);
+}

@@ -1,1 +1,118 @@
-//! The invalidation hub.
+//! The invalidation hub: a Mercure hub (SSE subscribe, form publish, JWT authorization) with
+//! cache invalidation on top, an embedded or Redis transport, and a Redis keyspace bridge.
+//!
+//! [`app`] builds the router from an [`AppState`]; `main.rs` only parses the command line.
+
+pub mod auth;
+pub mod bridge;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod event_id;
+pub mod health;
+pub mod invalidate;
+pub mod limits;
+pub mod metrics;
+pub mod publish;
+pub mod sse;
+pub mod stream;
+pub mod subscribe;
+pub mod token;
+pub mod topic;
+pub mod transport;
+
+use auth::Auth;
+use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::routing::{get, post};
+use axum::Router;
+use config::HubConfig;
+use health::HealthFlag;
+use limits::ConnectionLimiter;
+use metrics::Metrics;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::trace::TraceLayer;
+use transport::Transport;
+
+/// The Mercure endpoint.
+pub const MERCURE_PATH: &str = "/.well-known/mercure";
+
+/// Everything the handlers share; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Settings. Default [`HubConfig::default`].
+    pub config: Arc<HubConfig>,
+    /// Token verification. Default: no keys.
+    pub auth: Arc<Auth>,
+    /// The log.
+    pub transport: Arc<dyn Transport>,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// Open streams per client address.
+    pub connections: Arc<ConnectionLimiter>,
+    /// Cancelled on shutdown: every stream then tells its client to reconnect and ends.
+    pub shutdown: CancellationToken,
+    /// The keyspace bridge's health, when one runs. Default: none.
+    pub bridge_health: Option<Arc<HealthFlag>>,
+}
+
+impl AppState {
+    /// State over `transport` with `config` and `auth`; no bridge.
+    #[must_use]
+    pub fn new(config: HubConfig, auth: Auth, transport: Arc<dyn Transport>) -> Self {
+        Self {
+            connections: Arc::new(ConnectionLimiter::new(
+                config.limits.connections_per_address,
+            )),
+            config: Arc::new(config),
+            auth: Arc::new(auth),
+            transport,
+            metrics: Arc::new(Metrics::new()),
+            shutdown: CancellationToken::new(),
+            bridge_health: None,
+        }
+    }
+
+    /// State with the embedded transport sized from `config`.
+    #[must_use]
+    pub fn embedded(config: HubConfig, auth: Auth) -> Self {
+        let transport =
+            transport::embedded::Embedded::new(config.history, config.limits.subscriber_queue);
+        Self::new(config, auth, Arc::new(transport))
+    }
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let list: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(list))
+        .allow_credentials(true)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::CACHE_CONTROL,
+            HeaderName::from_static("last-event-id"),
+        ])
+        .expose_headers([HeaderName::from_static(subscribe::LAST_EVENT_ID_HEADER)])
+}
+
+/// The hub's router: Mercure, `/invalidate`, `/healthz`, `/metrics`, and the static directory.
+pub fn app(state: AppState) -> Router {
+    let mut router = Router::new()
+        .route(MERCURE_PATH, get(subscribe::handler).post(publish::handler))
+        .route("/invalidate", post(invalidate::handler))
+        .route("/healthz", get(health::handler))
+        .route("/metrics", get(metrics::handler));
+    if let Some(dir) = &state.config.static_dir {
+        router = router.fallback_service(tower_http::services::ServeDir::new(dir));
+    }
+    router
+        .layer(cors(&state.config.cors_origins))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,37 @@
+//! `POST /invalidate`: the JSON convenience endpoint. The body is cache-core's invalidation
+//! message; the hub publishes it as a `type: invalidate` update on the namespace's topic and
+//! answers `{"id": "<event id>", "topic": "/cache/<ns>"}`.
+
+use crate::error::HubError;
+use crate::publish::{authorize_publish, publish_update, read_body};
+use crate::transport::Update;
+use crate::AppState;
+use axum::extract::{Request, State};
+use axum::Json;
+use cache_core::message::{Invalidation, TYPE_INVALIDATE};
+
+/// Handles an invalidation request.
+pub async fn handler(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Json<serde_json::Value>, HubError> {
+    let (parts, body) = request.into_parts();
+    state.auth.from_headers(&parts.headers, false)?;
+    let body = read_body(body, state.config.limits.max_body_bytes).await?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| HubError::BadRequest("the body must be UTF-8 JSON".into()))?;
+    let invalidation = Invalidation::from_json(text)?;
+    let topic = invalidation.namespace.topic();
+    authorize_publish(&state, &parts.headers, std::slice::from_ref(&topic))?;
+    let update = Update {
+        topics: vec![topic.clone()],
+        data: invalidation.to_json(),
+        private: false,
+        kind: Some(TYPE_INVALIDATE.to_owned()),
+        retry: None,
+    };
+    let id = publish_update(&state, update).await?;
+    Ok(Json(
+        serde_json::json!({ "id": id.to_string(), "topic": topic }),
+    ))
+}

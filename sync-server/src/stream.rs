@@ -1,0 +1,158 @@
+//! One subscriber's event stream: replay first, then live events in log order, heartbeats,
+//! and the reasons a stream ends (token expiry, lag, shutdown).
+
+use crate::event_id::EventId;
+use crate::limits::ConnectionGuard;
+use crate::metrics::Metrics;
+use crate::sse;
+use crate::topic::{any_match, TopicSelector};
+use crate::transport::{reset_frame, Event, EventKind};
+use bytes::Bytes;
+use futures_util::Stream;
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::time::{Instant, Interval, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+
+/// Which events a subscriber receives.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    /// The subscription's topic selectors (`match`, `match_urlpattern`).
+    pub selectors: Vec<TopicSelector>,
+    /// The token's `subscribe` selectors, for private updates (empty when anonymous).
+    pub private: Vec<TopicSelector>,
+}
+
+impl Filter {
+    /// Whether `event` is delivered: a topic matches and, if private, the token allows it.
+    #[must_use]
+    pub fn accepts(&self, event: &Event) -> bool {
+        any_match(&self.selectors, &event.topics)
+            && (!event.private || any_match(&self.private, &event.topics))
+    }
+}
+
+/// Everything a stream needs once the subscription is accepted.
+pub struct Subscription {
+    /// Frames to send before any live event (retry hint, replay or reset).
+    pub pending: VecDeque<Bytes>,
+    /// The live feed.
+    pub live: broadcast::Receiver<Arc<Event>>,
+    /// What to deliver.
+    pub filter: Filter,
+    /// The position already delivered: live events at or before it are skipped.
+    pub position: EventId,
+    /// Heartbeat interval.
+    pub heartbeat: Duration,
+    /// When the token expires, if it does.
+    pub deadline: Option<Instant>,
+    /// Cancelled when the hub shuts down.
+    pub shutdown: CancellationToken,
+    /// Base of the retry hint sent on shutdown, in ms.
+    pub retry_ms: u64,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// The connection slot, released with the stream.
+    pub guard: ConnectionGuard,
+}
+
+struct State {
+    sub: Subscription,
+    heartbeat: Interval,
+    closing: bool,
+}
+
+impl State {
+    fn push(&mut self, frame: Bytes) {
+        self.sub.pending.push_back(frame);
+    }
+
+    fn close_with(&mut self, frames: &[Bytes]) {
+        self.closing = true;
+        for f in frames {
+            self.push(f.clone());
+        }
+    }
+
+    fn accept(&mut self, event: &Event) {
+        let position = &self.sub.position;
+        if event.kind == EventKind::EpochChanged {
+            self.sub.metrics.resets.inc();
+            self.push(event.frame.clone());
+            self.sub.position = event.id.clone();
+            return;
+        }
+        if event.id.epoch != position.epoch {
+            self.sub.metrics.resets.inc();
+            self.push(reset_frame(None));
+        } else if event.id.offset <= position.offset {
+            return;
+        }
+        self.sub.position = event.id.clone();
+        if self.sub.filter.accepts(event) {
+            self.sub.metrics.events_out.inc();
+            self.push(event.frame.clone());
+        }
+    }
+
+    async fn wait(&mut self) {
+        let deadline = self.sub.deadline;
+        let expiry = async move {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            () = self.sub.shutdown.cancelled() => {
+                let retry = sse::retry_hint(self.sub.retry_ms / 4 + 1);
+                self.close_with(&[retry, sse::comment("hub shutting down: reconnect")]);
+            }
+            () = expiry => {
+                self.close_with(&[sse::comment("token expired")]);
+            }
+            received = self.sub.live.recv() => match received {
+                Ok(event) => self.accept(&event),
+                Err(RecvError::Lagged(_)) => {
+                    self.sub.metrics.lagged.inc();
+                    self.sub.metrics.resets.inc();
+                    self.close_with(&[reset_frame(None), sse::comment("too slow: resync")]);
+                }
+                Err(RecvError::Closed) => self.closing = true,
+            },
+            _ = self.heartbeat.tick() => self.push(Bytes::from_static(sse::HEARTBEAT)),
+        }
+    }
+
+    async fn next(&mut self) -> Option<Bytes> {
+        loop {
+            if let Some(frame) = self.sub.pending.pop_front() {
+                self.heartbeat.reset();
+                return Some(frame);
+            }
+            if self.closing {
+                return None;
+            }
+            self.wait().await;
+        }
+    }
+}
+
+/// The stream of SSE frames for `sub`.
+pub fn frames(sub: Subscription) -> impl Stream<Item = Result<Bytes, Infallible>> + Send {
+    let period = sub.heartbeat.max(Duration::from_millis(1));
+    let mut heartbeat = tokio::time::interval_at(Instant::now() + period, period);
+    heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let state = State {
+        sub,
+        heartbeat,
+        closing: false,
+    };
+    futures_util::stream::unfold(state, |mut state| async move {
+        state.next().await.map(|frame| (Ok(frame), state))
+    })
+}

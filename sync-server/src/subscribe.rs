@@ -1,0 +1,179 @@
+//! `GET /.well-known/mercure`: subscription requests.
+
+use crate::error::HubError;
+use crate::event_id::EventId;
+use crate::sse::{self, check_field};
+use crate::stream::{frames, Filter, Subscription};
+use crate::topic::TopicSelector;
+use crate::transport::{reset_frame, Cursor, Replay};
+use crate::AppState;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::Response;
+use bytes::Bytes;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+/// The response header that says where the stream starts.
+pub const LAST_EVENT_ID_HEADER: &str = "mercure-last-event-id";
+
+/// What the query string asks for.
+#[derive(Debug, Default)]
+struct Query {
+    selectors: Vec<TopicSelector>,
+    last_event_id: Option<String>,
+}
+
+fn parse_query(raw: &str, state: &AppState) -> Result<Query, HubError> {
+    let limits = &state.config.limits;
+    let mut query = Query::default();
+    for (name, value) in form_urlencoded::parse(raw.as_bytes()) {
+        let selector = match name.as_ref() {
+            "match" | "topic" => {
+                check_field("topic", &value, limits.max_field_bytes)?;
+                TopicSelector::exact(&value)
+            }
+            "match_urlpattern" => {
+                check_field("topic", &value, limits.max_field_bytes)?;
+                TopicSelector::url_pattern(&value)?
+            }
+            "last_event_id" | "lastEventID" => {
+                query.last_event_id = Some(value.into_owned());
+                continue;
+            }
+            _ => continue,
+        };
+        query.selectors.push(selector);
+        if query.selectors.len() > limits.topics_per_subscription {
+            return Err(HubError::BadRequest(format!(
+                "at most {} topic selectors per subscription",
+                limits.topics_per_subscription
+            )));
+        }
+    }
+    if query.selectors.is_empty() {
+        return Err(HubError::BadRequest(
+            "subscribe to at least one topic with match=<topic>".into(),
+        ));
+    }
+    Ok(query)
+}
+
+fn cursor(query: &Query, headers: &HeaderMap) -> Cursor {
+    let header = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    match header.or(query.last_event_id.as_deref()) {
+        None => Cursor::Now,
+        Some("earliest") => Cursor::Earliest,
+        Some(id) => id.parse::<EventId>().map_or(Cursor::Unknown, Cursor::After),
+    }
+}
+
+/// Handles a subscription: checks the request, replays what was missed, then streams.
+pub async fn handler(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Response, HubError> {
+    let (parts, _) = request.into_parts();
+    let address = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let query = parse_query(parts.uri.query().unwrap_or(""), &state)?;
+    let grants = state.auth.from_headers(&parts.headers, true)?;
+    if grants.is_none() && !state.config.anonymous {
+        return Err(HubError::Unauthorized {
+            token_given: false,
+            message: "a token is required to subscribe".into(),
+        });
+    }
+    let cursor = cursor(&query, &parts.headers);
+    let guard = state
+        .connections
+        .acquire(address, &state.metrics.connections)?;
+    let filter = Filter {
+        selectors: query.selectors,
+        private: grants
+            .as_ref()
+            .map(|g| g.subscribe.clone())
+            .unwrap_or_default(),
+    };
+    let live = state.transport.listen();
+    let replay = state.transport.replay(cursor.clone()).await?;
+    let (pending, position, started_at) = initial_frames(&state, replay, &cursor, &filter);
+    let sub = Subscription {
+        pending,
+        live,
+        filter,
+        position,
+        heartbeat: state.config.heartbeat,
+        deadline: grants
+            .as_ref()
+            .and_then(|g| g.remaining())
+            .map(|d| tokio::time::Instant::now() + d),
+        shutdown: state.shutdown.clone(),
+        retry_ms: state.config.retry_ms,
+        metrics: state.metrics.clone(),
+        guard,
+    };
+    Ok(sse_response(sub, &started_at))
+}
+
+/// The frames sent before live events, the position they reach, and where the stream
+/// starts (the `Mercure-Last-Event-ID` value).
+fn initial_frames(
+    state: &AppState,
+    replay: Replay,
+    cursor: &Cursor,
+    filter: &Filter,
+) -> (VecDeque<Bytes>, EventId, String) {
+    let mut pending = VecDeque::from([sse::retry_hint(state.config.retry_ms)]);
+    match replay {
+        Replay::Events { events, head } => {
+            if !events.is_empty() {
+                state.metrics.replays.inc();
+            }
+            let started_at = match cursor {
+                Cursor::After(id) => id.to_string(),
+                Cursor::Earliest => "earliest".to_owned(),
+                Cursor::Now | Cursor::Unknown => head.to_string(),
+            };
+            let before = pending.len();
+            pending.extend(
+                events
+                    .iter()
+                    .filter(|e| filter.accepts(e))
+                    .map(|e| e.frame.clone()),
+            );
+            state
+                .metrics
+                .events_out
+                .inc_by((pending.len() - before) as u64);
+            (pending, head, started_at)
+        }
+        Replay::Reset { head } => {
+            state.metrics.resets.inc();
+            pending.push_back(reset_frame(Some(&head)));
+            (pending, head, "earliest".to_owned())
+        }
+    }
+}
+
+fn sse_response(sub: Subscription, started_at: &str) -> Response {
+    let mut response = Response::new(Body::from_stream(frames(sub)));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    if let Ok(value) = HeaderValue::from_str(started_at) {
+        headers.insert(LAST_EVENT_ID_HEADER, value);
+    }
+    response
+}

@@ -120,19 +120,19 @@ export class Cache {
     if (value === undefined) throw invalidValue('undefined cannot be cached; use remove()');
     const ttl = options?.ttlMs ?? this.#defaultTtl;
     const tags = options?.tags;
+    // Web Storage caches keep the JSON and decode it on first read, so a value reads back
+    // exactly as it will after a reload (a Date as its ISO string, say).
+    const json = this.#persistent ? toJson(value) : undefined;
     let slot;
     try {
-      if (this.#persistent) {
-        slot = this.#raw.set(key, toJson(value), ttl, tags, 0, this.#clock());
-      } else {
-        slot = this.#raw.set(key, undefined, ttl, tags, this.#sizeOf(value, key), this.#clock());
-      }
+      const bytes = this.#persistent ? 0 : this.#sizeOf(value, key);
+      slot = this.#raw.set(key, json, ttl, tags, bytes, this.#clock());
     } finally {
       if (slot === undefined) this.#drain();
     }
     this.#keys[slot] = key;
-    this.#values[slot] = value;
-    this.#json[slot] = undefined;
+    this.#values[slot] = this.#persistent ? undefined : value;
+    this.#json[slot] = json;
     this.#slots.set(key, slot);
     this.#drain();
     return this;

@@ -1,0 +1,390 @@
+// The public JS API of the packed package, in headless Chromium.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { useBrowser } from './support/harness.mjs';
+
+const env = useBrowser();
+
+// Runs `fn` in a fresh page; returns its result.
+async function inPage(fn, arg) {
+  const { context, page } = await env.open();
+  try {
+    const result = await page.evaluate(fn, arg);
+    assert.deepEqual(page.errors, []);
+    return result;
+  } finally {
+    await context.close();
+  }
+}
+
+test('memory cache keeps any JS value as it is', async () => {
+  const r = await inPage(async () => {
+    const c = await lib.createCache({ namespace: 'shop' });
+    const fn = () => 1;
+    const map = new Map([[1, 2]]);
+    c.set('fn', fn).set('map', map).set('big', 10n);
+    return {
+      same: c.get('fn') === fn && c.get('map') === map,
+      big: c.get('big') === 10n,
+      has: [c.has('fn'), c.has('nope')],
+      keys: c.keys().sort(),
+      removed: [c.remove('fn'), c.remove('fn')],
+      after: c.get('fn'),
+      storage: c.storage,
+    };
+  });
+  assert.deepEqual(r, {
+    same: true,
+    big: true,
+    has: [true, false],
+    keys: ['big', 'fn', 'map'],
+    removed: [true, false],
+    after: undefined,
+    storage: 'memory',
+  });
+});
+
+test('TTL follows the injected clock: never served after expiry', async () => {
+  const r = await inPage(async () => {
+    let now = 1_000;
+    const c = await lib.createCache({ namespace: 'ttl', clock: () => now, defaultTtlMs: 100 });
+    c.set('a', 1).set('b', 2, { ttlMs: 50 }).set('forever', 3, { ttlMs: Infinity });
+    const seen = [];
+    now = 1_049; seen.push(c.get('b'));
+    now = 1_050; seen.push(c.get('b'));
+    now = 1_099; seen.push(c.get('a'));
+    now = 1_100; seen.push(c.has('a'));
+    now = 10_000_000; seen.push(c.get('forever'));
+    const s = c.stats();
+    return { seen, expired: s.expired, hits: s.hits, misses: s.misses };
+  });
+  assert.deepEqual(r, { seen: [2, undefined, 1, false, 3], expired: 2, hits: 3, misses: 1 });
+});
+
+test('cleanup purges expired entries now and counts them', async () => {
+  const r = await inPage(async () => {
+    let now = 0;
+    const c = await lib.createCache({ namespace: 'ttl', storage: 'local', clock: () => now });
+    for (let i = 0; i < 5; i++) c.set(`k${i}`, i, { ttlMs: 10 + i });
+    c.set('keep', 1, { ttlMs: 1_000 });
+    now = 12;
+    const purged = c.cleanup();
+    return { purged, keys: c.keys(), inStorage: Object.keys(localStorage).sort(), stats: c.stats().expired };
+  });
+  assert.deepEqual(r, {
+    purged: 3,
+    keys: ['keep', 'k4', 'k3'],
+    inStorage: ['cw:ttl:v1:k3', 'cw:ttl:v1:k4', 'cw:ttl:v1:keep'],
+    stats: 3,
+  });
+});
+
+test('getOrSet shares one loader call between concurrent callers', async () => {
+  const r = await inPage(async () => {
+    const c = await lib.createCache({ namespace: 'load' });
+    let calls = 0;
+    let release;
+    const gate = new Promise((resolve) => (release = resolve));
+    const loader = async () => {
+      calls++;
+      await gate;
+      return { id: 42 };
+    };
+    const waiting = Array.from({ length: 5 }, () => c.getOrSet('p', loader));
+    release();
+    const values = await Promise.all(waiting);
+    const again = await c.getOrSet('p', loader);
+    return { calls, same: values.every((v) => v === values[0]), again: again === values[0] };
+  });
+  assert.deepEqual(r, { calls: 1, same: true, again: true });
+});
+
+test('a loader that rejects caches nothing and rejects every waiter', async () => {
+  const r = await inPage(async () => {
+    const c = await lib.createCache({ namespace: 'load' });
+    let calls = 0;
+    const failing = async () => {
+      calls++;
+      throw new Error('backend down');
+    };
+    const results = await Promise.allSettled([c.getOrSet('p', failing), c.getOrSet('p', failing)]);
+    const retried = await c.getOrSet('p', async () => 'ok');
+    return { calls, results: results.map((x) => x.status + ':' + (x.reason?.message ?? '')), retried };
+  });
+  assert.deepEqual(r, {
+    calls: 1,
+    results: ['rejected:backend down', 'rejected:backend down'],
+    retried: 'ok',
+  });
+});
+
+test('an invalidation during a load returns the result but does not store it', async () => {
+  const r = await inPage(async () => {
+    const c = await lib.createCache({ namespace: 'load' });
+    const out = {};
+    for (const how of ['key', 'pattern', 'tag', 'remove', 'clear']) {
+      let release;
+      const gate = new Promise((resolve) => (release = resolve));
+      const p = c.getOrSet('product:1', async () => { await gate; return 'stale'; }, { tags: ['catalog'] });
+      await Promise.resolve();
+      if (how === 'key') c.invalidate({ keys: ['product:1'] });
+      if (how === 'pattern') c.invalidate({ patterns: ['product:*'] });
+      if (how === 'tag') c.invalidate({ tags: ['catalog'] });
+      if (how === 'remove') c.remove('product:1');
+      if (how === 'clear') c.clear();
+      release();
+      out[how] = [await p, c.get('product:1')];
+    }
+    return out;
+  });
+  for (const how of ['key', 'pattern', 'tag', 'remove', 'clear']) {
+    assert.deepEqual(r[how], ['stale', undefined], how);
+  }
+});
+
+test('invalidate by keys, glob patterns and tags; subscribe hears each change', async () => {
+  const r = await inPage(async () => {
+    const c = await lib.createCache({ namespace: 'inv' });
+    const heard = [];
+    const off = c.subscribe('product:*', (e) => heard.push(`${e.type} ${e.key}`));
+    c.set('product:1', 1, { tags: ['catalog'] });
+    c.set('product:2', 2);
+    c.set('user:1', 'u', { tags: ['catalog'] });
+    c.set('cart', []);
+    c.set('a.b', 'literal dot');
+    const n1 = c.invalidate({ patterns: ['product:*'] });
+    const n2 = c.invalidate({ tags: ['catalog'], keys: ['cart'] });
+    const n3 = c.invalidate({ patterns: ['a?b'] });
+    off();
+    c.set('product:3', 3);
+    return { n: [n1, n2, n3], keys: c.keys(), heard, invalidated: c.stats().invalidated };
+  });
+  assert.deepEqual(r, {
+    n: [2, 2, 1],
+    keys: ['product:3'],
+    heard: ['set product:1', 'set product:2', 'invalidate product:1', 'invalidate product:2'],
+    invalidated: 5,
+  });
+});
+
+test('maxEntries and maxBytes evict expired entries first, then the least recently used', async () => {
+  const r = await inPage(async () => {
+    let now = 0;
+    const c = await lib.createCache({ namespace: 'lru', maxEntries: 3, clock: () => now });
+    const evicted = [];
+    c.subscribe('*', (e) => e.type !== 'set' && evicted.push(`${e.type} ${e.key}`));
+    c.set('a', 1).set('b', 2, { ttlMs: 5 }).set('c', 3);
+    now = 10;
+    c.set('d', 4); // "b" has expired: it goes first
+    c.get('a'); // "c" is now the least recently used
+    c.set('e', 5);
+    const sized = await lib.createCache({ namespace: 'bytes', maxBytes: 100, sizeOf: (v) => v.length });
+    sized.set('x', 'x'.repeat(60)).set('y', 'y'.repeat(60));
+    let tooLarge;
+    try { sized.set('z', 'z'.repeat(101)); } catch (err) { tooLarge = [err.name, err.code]; }
+    return { keys: c.keys(), evicted, stats: c.stats().evictions, sized: sized.keys(), tooLarge };
+  });
+  assert.deepEqual(r, {
+    keys: ['e', 'a', 'd'],
+    evicted: ['expire b', 'evict c'],
+    stats: 1,
+    sized: ['y'],
+    tooLarge: ['CacheError', 'EntryTooLarge'],
+  });
+});
+
+test('Web Storage caches take JSON values and refuse the rest with a TypeError', async () => {
+  const r = await inPage(async () => {
+    const out = {};
+    for (const storage of ['local', 'session']) {
+      const c = await lib.createCache({ namespace: 'json', storage });
+      const cyclic = {};
+      cyclic.self = cyclic;
+      const refused = [];
+      for (const [name, value] of [['fn', () => 1], ['nested fn', { f() {} }], ['bigint', 1n], ['cycle', cyclic], ['symbol', { s: Symbol('x') }], ['undefined', undefined]]) {
+        try { c.set(name, value); refused.push(`${name}: stored`); } catch (err) { refused.push(`${name}: ${err.name} ${err.code}`); }
+      }
+      c.set('obj', { a: [1, 'two', null], d: new Date(0) });
+      out[storage] = { refused, obj: c.get('obj'), keys: c.keys(), same: c.get('obj') === c.get('obj') };
+    }
+    return out;
+  });
+  for (const storage of ['local', 'session']) {
+    assert.deepEqual(r[storage], {
+      refused: [
+        'fn: TypeError InvalidValue',
+        'nested fn: TypeError InvalidValue',
+        'bigint: TypeError InvalidValue',
+        'cycle: TypeError InvalidValue',
+        'symbol: TypeError InvalidValue',
+        'undefined: TypeError InvalidValue',
+      ],
+      obj: { a: [1, 'two', null], d: '1970-01-01T00:00:00.000Z' },
+      keys: ['obj'],
+      same: true,
+    });
+  }
+});
+
+test('entries survive a reload; a version bump drops them', async () => {
+  const { context, page } = await env.open();
+  try {
+    await page.evaluate(async () => {
+      const c = await lib.createCache({ namespace: 'shop', storage: 'local' });
+      c.set('product:42', { name: 'lamp' }, { tags: ['catalog'] });
+    });
+    await page.reload();
+    await page.evaluate(() => window.ready);
+    const r = await page.evaluate(async () => {
+      const c = await lib.createCache({ namespace: 'shop', storage: 'local' });
+      const before = c.get('product:42');
+      const tagged = c.invalidate({ tags: ['catalog'] });
+      c.set('k', 1);
+      const v2 = await lib.createCache({ namespace: 'shop', storage: 'local', version: 2 });
+      return { before, tagged, v2: v2.keys(), left: Object.keys(localStorage) };
+    });
+    assert.deepEqual(r, { before: { name: 'lamp' }, tagged: 1, v2: [], left: [] });
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("keys cannot reach another namespace (lscache's bucket collision)", async () => {
+  const r = await inPage(async () => {
+    const a = await lib.createCache({ namespace: 'a', storage: 'local' });
+    const ab = await lib.createCache({ namespace: 'ab', storage: 'local' });
+    a.set('bfoo', 'from a');
+    ab.set('foo', 'from ab');
+    a.set('x-cacheexpiration', 'just a key');
+    const bad = [];
+    for (const ns of ['', 'a:b', 'a b', 'x'.repeat(65)]) {
+      try { await lib.createCache({ namespace: ns }); bad.push('accepted'); } catch (err) { bad.push(err.code); }
+    }
+    return { a: a.get('bfoo'), ab: ab.get('foo'), aKeys: a.keys().sort(), abKeys: ab.keys(), bad, parts: lib.key('a:b', 'c') !== lib.key('a', 'b:c') };
+  });
+  assert.deepEqual(r, {
+    a: 'from a',
+    ab: 'from ab',
+    aKeys: ['bfoo', 'x-cacheexpiration'],
+    abKeys: ['foo'],
+    bad: ['InvalidNamespace', 'InvalidNamespace', 'InvalidNamespace', 'InvalidNamespace'],
+    parts: true,
+  });
+});
+
+test('bad keys, TTLs and patterns are typed errors that change nothing', async () => {
+  const r = await inPage(async () => {
+    const c = await lib.createCache({ namespace: 'bad', storage: 'local' });
+    c.set('ok', 1);
+    const codes = [];
+    const attempts = [
+      () => c.set('', 1),
+      () => c.set('k'.repeat(1025), 1),
+      () => c.set('k', 1, { ttlMs: 0 }),
+      () => c.set('k', 1, { ttlMs: NaN }),
+      () => c.set('k', 1, { tags: [''] }),
+      () => c.invalidate({ patterns: ['trailing\\'] }),
+      () => c.subscribe('', () => {}),
+      () => c.applyInvalidation('{"ns":"bad"}'),
+    ];
+    for (const attempt of attempts) {
+      try { attempt(); codes.push('accepted'); } catch (err) { codes.push(`${err.name}:${err.code}`); }
+    }
+    return { codes, keys: c.keys(), stored: Object.keys(localStorage) };
+  });
+  assert.deepEqual(r.codes, [
+    'CacheError:InvalidKey',
+    'CacheError:InvalidKey',
+    'CacheError:InvalidTtl',
+    'CacheError:InvalidTtl',
+    'CacheError:InvalidTag',
+    'CacheError:InvalidPattern',
+    'CacheError:InvalidPattern',
+    'CacheError:InvalidMessage',
+  ]);
+  assert.deepEqual(r.keys, ['ok']);
+  assert.deepEqual(r.stored, ['cw:bad:v1:ok']);
+});
+
+test('hub messages apply to their namespace only', async () => {
+  const r = await inPage(async () => {
+    const c = await lib.createCache({ namespace: 'shop' });
+    c.set('product:1', 1).set('product:2', 2, { tags: ['catalog'] }).set('user', 3);
+    const other = c.applyInvalidation('{"v":1,"ns":"blog","keys":["user"]}');
+    const mine = c.applyInvalidation('{"v":1,"ns":"shop","keys":["product:1"],"tags":["catalog"]}');
+    const keys = c.keys();
+    c.reset();
+    return { other, mine, keys, after: c.keys() };
+  });
+  assert.deepEqual(r, { other: 0, mine: 2, keys: ['user'], after: [] });
+});
+
+test('disabled storage falls back to memory, says so once, and keeps working', async () => {
+  const { context, page } = await env.open();
+  try {
+    const warnings = [];
+    page.on('console', (m) => m.type() === 'warning' && warnings.push(m.text()));
+    const r = await page.evaluate(async () => {
+      Object.defineProperty(window, 'localStorage', {
+        configurable: true,
+        get() { throw new DOMException('denied', 'SecurityError'); },
+      });
+      const c = await lib.createCache({ namespace: 'fb', storage: 'local' });
+      c.set('a', { x: 1 });
+      return { a: c.get('a'), fallback: c.stats().fallback, storage: c.storage };
+    });
+    assert.deepEqual(r, { a: { x: 1 }, fallback: true, storage: 'memory' });
+    assert.equal(warnings.filter((w) => w.includes('falls back to memory')).length, 1);
+  } finally {
+    await context.close();
+  }
+});
+
+test('two pages of one origin stay coherent through localStorage', async () => {
+  const { context, pages: [a, b] } = await env.open(2);
+  try {
+    const setup = async () => {
+      window.cache = await lib.createCache({ namespace: 'tabs', storage: 'local' });
+      window.heard = [];
+      window.cache.subscribe('*', (e) => window.heard.push(`${e.type} ${e.key}`));
+    };
+    await a.evaluate(setup);
+    await b.evaluate(setup);
+    await a.evaluate(() => cache.set('product:1', { price: 10 }));
+    await b.waitForFunction(() => cache.get('product:1')?.price === 10);
+    await a.evaluate(() => cache.set('product:1', { price: 12 }));
+    await b.waitForFunction(() => cache.get('product:1')?.price === 12);
+    await a.evaluate(() => cache.invalidate({ keys: ['product:1'] }));
+    await b.waitForFunction(() => !cache.has('product:1'));
+    await a.evaluate(() => { cache.set('x', 1); localStorage.clear(); });
+    await b.waitForFunction(() => cache.keys().length === 0);
+    const heard = await b.evaluate(() => window.heard);
+    assert.deepEqual(heard, ['set product:1', 'set product:1', 'remove product:1', 'set x', 'remove x']);
+    assert.deepEqual(a.errors, []);
+    assert.deepEqual(b.errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('the package loads in a module service worker', async () => {
+  const { context, page } = await env.open();
+  try {
+    const answer = await page.evaluate(async () => {
+      const reg = await navigator.serviceWorker.register('/sw.js', { type: 'module', scope: '/' });
+      const worker = reg.installing ?? reg.waiting ?? reg.active;
+      await new Promise((resolve) => {
+        if (worker.state === 'activated') return resolve();
+        worker.addEventListener('statechange', () => worker.state === 'activated' && resolve());
+      });
+      const channel = new MessageChannel();
+      const reply = new Promise((resolve) => (channel.port1.onmessage = (e) => resolve(e.data)));
+      worker.postMessage(21, [channel.port2]);
+      return reply;
+    });
+    assert.equal(answer, 42);
+  } finally {
+    await context.close();
+  }
+});

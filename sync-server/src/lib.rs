@@ -14,6 +14,7 @@ pub mod invalidate;
 pub mod limits;
 pub mod metrics;
 pub mod publish;
+pub mod redis_target;
 pub mod sse;
 pub mod stream;
 pub mod subscribe;

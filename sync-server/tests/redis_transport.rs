@@ -1,0 +1,264 @@
+//! Integration tests of the Redis transport against a real redis-server per test.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::time::{Duration, Instant};
+use support::hub::Hub;
+use support::redis_server::RedisServer;
+use support::{config, field};
+use sync_server::config::{HubConfig, Limits};
+
+/// How long a client may wait for continuity news after Redis comes back.
+const STALENESS: Duration = Duration::from_secs(5);
+
+async fn wait_for_status(hub: &Hub, status: &str) {
+    let deadline = Instant::now() + STALENESS;
+    loop {
+        if hub.health().await["status"] == status {
+            return;
+        }
+        assert!(Instant::now() < deadline, "health never became {status}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn two_instances_deliver_every_event_to_every_subscriber() {
+    let redis = RedisServer::start();
+    let a = Hub::redis(&redis.url(), config()).await;
+    let b = Hub::redis(&redis.url(), config()).await;
+    let mut on_a = a.subscribe("match=/cache/shop", &[]).await;
+    let mut on_b = b.subscribe("match=/cache/shop", &[]).await;
+    let first = a.publish("topic=/cache/shop&data=from-a").await;
+    let second = b.publish("topic=/cache/shop&data=from-b").await;
+    for client in [&mut on_a, &mut on_b] {
+        let one = client.next_event().await.unwrap();
+        let two = client.next_event().await.unwrap();
+        assert_eq!(
+            (field(&one, "id"), field(&one, "data")),
+            (Some(first.as_str()), Some("from-a"))
+        );
+        assert_eq!(
+            (field(&two, "id"), field(&two, "data")),
+            (Some(second.as_str()), Some("from-b"))
+        );
+    }
+    let stream_len = redis.cli(&["XLEN", "{hub}:log"]);
+    assert_eq!(stream_len, "3", "marker + two updates");
+}
+
+#[tokio::test]
+async fn any_instance_replays_after_a_reconnect() {
+    let redis = RedisServer::start();
+    let a = Hub::redis(&redis.url(), config()).await;
+    let b = Hub::redis(&redis.url(), config()).await;
+    let mut client = a.subscribe("match=/a", &[]).await;
+    a.publish("topic=/a&data=1").await;
+    let seen = client.next_event().await.unwrap();
+    let cursor = field(&seen, "id").unwrap().to_owned();
+    drop(client);
+    a.publish("topic=/a&data=2").await;
+    b.publish("topic=/b&data=not-mine").await;
+    a.publish("topic=/a&data=3").await;
+    for hub in [&a, &b] {
+        let mut resumed = hub
+            .subscribe("match=/a", &[("last-event-id", &cursor)])
+            .await;
+        assert_eq!(resumed.last_event_id.as_deref(), Some(cursor.as_str()));
+        assert_eq!(
+            field(&resumed.next_event().await.unwrap(), "data"),
+            Some("2")
+        );
+        assert_eq!(
+            field(&resumed.next_event().await.unwrap(), "data"),
+            Some("3")
+        );
+        hub.publish("topic=/a&data=live").await;
+        assert_eq!(
+            field(&resumed.next_event().await.unwrap(), "data"),
+            Some("live")
+        );
+    }
+}
+
+#[tokio::test]
+async fn trimmed_or_foreign_cursors_get_a_reset() {
+    let redis = RedisServer::start();
+    let hub = Hub::redis(
+        &redis.url(),
+        HubConfig {
+            history: 5,
+            ..config()
+        },
+    )
+    .await;
+    let first = hub.publish("topic=/a&data=0").await;
+    for n in 1..300 {
+        hub.publish(&format!("topic=/a&data={n}")).await;
+    }
+    let mut client = hub
+        .subscribe("match=/a", &[("last-event-id", &first)])
+        .await;
+    assert_eq!(client.last_event_id.as_deref(), Some("earliest"));
+    assert_eq!(
+        field(&client.next_event().await.unwrap(), "event"),
+        Some("reset")
+    );
+    let foreign = first.replacen(first.split('-').next().unwrap(), "abc", 1);
+    let mut client = hub
+        .subscribe("match=/a", &[("last-event-id", &foreign)])
+        .await;
+    assert_eq!(
+        field(&client.next_event().await.unwrap(), "event"),
+        Some("reset")
+    );
+}
+
+#[tokio::test]
+async fn redis_restarting_empty_resets_clients_and_degrades_health_meanwhile() {
+    let mut redis = RedisServer::start();
+    let hub = Hub::redis(&redis.url(), config()).await;
+    let mut client = hub.subscribe("match=/a", &[]).await;
+    let before = hub.publish("topic=/a&data=before").await;
+    client.next_event().await.unwrap();
+    assert_eq!(hub.health().await["status"], "ok");
+
+    redis.kill();
+    wait_for_status(&hub, "degraded").await;
+    let health = hub.health().await;
+    assert_eq!(health["transport"]["ok"], false);
+    redis.restart_empty();
+
+    let reset = client.next_event_within(STALENESS).await.unwrap();
+    assert_eq!(field(&reset, "event"), Some("reset"), "{reset}");
+    let new_epoch = field(&reset, "id")
+        .unwrap()
+        .split('-')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_ne!(Some(new_epoch.as_str()), before.split('-').next());
+    wait_for_status(&hub, "ok").await;
+
+    let after = hub.publish("topic=/a&data=after").await;
+    assert!(after.starts_with(&new_epoch));
+    assert_eq!(
+        field(&client.next_event().await.unwrap(), "data"),
+        Some("after")
+    );
+    let mut stale = hub
+        .subscribe("match=/a", &[("last-event-id", &before)])
+        .await;
+    assert_eq!(
+        field(&stale.next_event().await.unwrap(), "event"),
+        Some("reset")
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_stream_starts_a_new_epoch() {
+    let redis = RedisServer::start();
+    let hub = Hub::redis(&redis.url(), config()).await;
+    let mut client = hub.subscribe("match=/a", &[]).await;
+    hub.publish("topic=/a&data=x").await;
+    client.next_event().await.unwrap();
+    redis.cli(&["DEL", "{hub}:log"]);
+    let reset = client.next_event_within(STALENESS).await.unwrap();
+    assert_eq!(field(&reset, "event"), Some("reset"));
+}
+
+#[tokio::test]
+async fn a_killed_subscriber_connection_frees_its_slot() {
+    let redis = RedisServer::start();
+    let limits = Limits {
+        connections_per_address: 1,
+        ..Limits::default()
+    };
+    let config = HubConfig {
+        limits,
+        heartbeat: Duration::from_millis(50),
+        ..config()
+    };
+    let hub = Hub::redis(&redis.url(), config).await;
+    let mut other = hub.subscribe("match=/b", &[]).await;
+    assert_eq!(other.status, 200);
+    let refused = hub.subscribe("match=/a", &[]).await;
+    assert_eq!(refused.status, 429, "one connection per address");
+    drop(other.next_within(Duration::from_secs(2)).await);
+    drop(other);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut again = hub.subscribe("match=/a", &[]).await;
+        if again.status == 200 {
+            hub.publish("topic=/a&data=still-works").await;
+            assert_eq!(
+                field(&again.next_event().await.unwrap(), "data"),
+                Some("still-works")
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the killed connection's slot was never released"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_slow_subscriber_is_cut_off_over_tcp() {
+    let redis = RedisServer::start();
+    let limits = Limits {
+        subscriber_queue: 8,
+        ..Limits::default()
+    };
+    let hub = Hub::redis(
+        &redis.url(),
+        HubConfig {
+            limits,
+            history: 1000,
+            ..config()
+        },
+    )
+    .await;
+    let mut slow = hub.subscribe("match=/a", &[]).await;
+    let mut fast = hub.subscribe("match=/a", &[]).await;
+    let payload = "x".repeat(128 * 1024);
+    for n in 0..200 {
+        hub.publish(&format!("topic=/a&data={n}{payload}")).await;
+        let event = fast.next_event().await.unwrap();
+        assert!(field(&event, "data").unwrap().starts_with(&n.to_string()));
+    }
+    let mut saw_reset = false;
+    while let Some(block) = slow.next_within(Duration::from_secs(5)).await {
+        saw_reset |= field(&block, "event") == Some("reset");
+    }
+    assert!(saw_reset, "the slow subscriber was told to resync");
+    hub.publish("topic=/a&data=after").await;
+    assert_eq!(
+        field(&fast.next_event().await.unwrap(), "data"),
+        Some("after")
+    );
+}
+
+#[tokio::test]
+async fn a_stream_closes_when_its_token_expires() {
+    let redis = RedisServer::start();
+    let hub = Hub::redis(&redis.url(), HubConfig::default()).await;
+    let token = sync_server::token::TokenRequest::new()
+        .subscribe("*")
+        .ttl(Duration::from_secs(2))
+        .hs256(support::SECRET)
+        .unwrap();
+    let started = Instant::now();
+    let auth = format!("Bearer {token}");
+    let mut client = hub.subscribe("match=/a", &[("authorization", &auth)]).await;
+    assert_eq!(client.status, 200);
+    let mut last = None;
+    while let Some(block) = client.next_within(Duration::from_secs(4)).await {
+        last = Some(block);
+    }
+    assert_eq!(last.as_deref(), Some(": token expired\n\n"));
+    assert!(started.elapsed() <= Duration::from_secs(3));
+}

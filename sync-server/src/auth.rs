@@ -165,6 +165,8 @@ impl Auth {
             .ok_or_else(|| invalid("the token's algorithm is not accepted"))?;
         let mut validation = Validation::new(*alg);
         validation.leeway = 0;
+        // RFC 7519: `exp` is the first second at which the token is no longer accepted.
+        validation.reject_tokens_expiring_in_less_than = 1;
         let mut required = Vec::new();
         if self.audience.is_some() {
             required.push("aud");

@@ -1,1 +1,276 @@
-//! The Redis keyspace bridge.
+//! The keyspace bridge: Redis keyspace notifications for watched key prefixes become
+//! invalidations, so a backend that only writes Redis keeps browsers coherent.
+//!
+//! Watched patterns follow the server key grammar `<ns>:v<version>:<key>` (for example
+//! `shop:v1:*`); a change of `shop:v1:product:42` publishes `type: invalidate` with
+//! `{"v":1,"ns":"shop","keys":["product:42"]}` on `/cache/shop`. Changes arriving together are
+//! batched (up to [`BATCH_KEYS`] keys or [`BATCH_WINDOW`]) into one invalidation per namespace.
+//!
+//! Keyspace notifications are fire-and-forget: when the subscription connection drops, the
+//! bridge publishes a `reset` (reason `bridge-lost`) for every watched namespace, reconnects,
+//! and publishes another once it listens again, covering what changed in between.
+//! The bridge needs one node (or a Sentinel master); Cluster nodes notify only locally.
+
+use crate::error::HubError;
+use crate::health::HealthFlag;
+use crate::publish::publish_update;
+use crate::redis_target::RedisTarget;
+use crate::transport::Update;
+use crate::AppState;
+use cache_core::key::{KeySpace, Namespace};
+use cache_core::message::{
+    Invalidation, Reset, ResetReason, Selector, TYPE_INVALIDATE, TYPE_RESET,
+};
+use futures_util::StreamExt;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Most keys in one bridged invalidation.
+pub const BATCH_KEYS: usize = 256;
+/// How long the bridge waits for more changes before publishing a batch.
+pub const BATCH_WINDOW: Duration = Duration::from_millis(10);
+
+/// One watched pattern, such as `shop:v1:*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchPattern {
+    /// The namespace the pattern lies in.
+    pub namespace: Namespace,
+    /// The Redis glob pattern.
+    pub pattern: String,
+}
+
+impl WatchPattern {
+    /// Parses `<ns>:<rest>`, where `<ns>` is a valid namespace.
+    pub fn parse(raw: &str) -> Result<Self, HubError> {
+        let (ns, _) = raw.split_once(':').ok_or_else(|| {
+            HubError::BadRequest(format!(
+                "watch pattern {raw:?} must look like <ns>:v<version>:*"
+            ))
+        })?;
+        Ok(Self {
+            namespace: Namespace::parse(ns)?,
+            pattern: raw.to_owned(),
+        })
+    }
+
+    fn channel(&self) -> String {
+        format!("__keyspace@*__:{}", self.pattern)
+    }
+}
+
+/// The namespace and cache key of a notification channel `__keyspace@<db>__:<ns>:v<n>:<key>`.
+#[must_use]
+pub fn parse_channel(channel: &str) -> Option<(Namespace, String)> {
+    let rest = channel.strip_prefix("__keyspace@")?;
+    let (_, key) = rest.split_once("__:")?;
+    // The grammar of cache-core's storage keys, with an empty storage prefix.
+    let prefixed = format!(":{key}");
+    let (ns, _, key) = KeySpace::parse_storage_key("", &prefixed)?;
+    Some((Namespace::parse(ns).ok()?, key.to_owned()))
+}
+
+/// A running bridge.
+#[derive(Debug)]
+pub struct Bridge {
+    /// Whether the subscription is up.
+    pub health: Arc<HealthFlag>,
+}
+
+impl Bridge {
+    /// Subscribes to `patterns` on `target` (waiting for the first subscription), then keeps
+    /// bridging in the background until `shutdown`.
+    pub async fn start(
+        target: Arc<RedisTarget>,
+        patterns: Vec<WatchPattern>,
+        state: AppState,
+        shutdown: CancellationToken,
+    ) -> Result<Self, HubError> {
+        let health = Arc::new(HealthFlag::default());
+        let first = subscribe(&target, &patterns)
+            .await
+            .map_err(|e| HubError::Unavailable(e.to_string()))?;
+        let task = Task {
+            target,
+            patterns,
+            state,
+            health: Arc::clone(&health),
+        };
+        tokio::spawn(task.run(first, shutdown));
+        Ok(Self { health })
+    }
+}
+
+type Messages = redis::aio::PubSubStream;
+
+async fn subscribe(
+    target: &RedisTarget,
+    patterns: &[WatchPattern],
+) -> redis::RedisResult<Messages> {
+    let client = target.node_client().await?.ok_or_else(|| {
+        redis::RedisError::from((
+            redis::ErrorKind::InvalidClientConfig,
+            "the keyspace bridge needs a single node or a Sentinel master, not a Cluster",
+        ))
+    })?;
+    enable_notifications(&client).await;
+    let mut pubsub = client.get_async_pubsub().await?;
+    for p in patterns {
+        pubsub.psubscribe(p.channel()).await?;
+    }
+    Ok(pubsub.into_on_message())
+}
+
+/// Makes sure keyspace events are on (`K` plus all event classes), keeping other flags.
+async fn enable_notifications(client: &redis::Client) {
+    let result: redis::RedisResult<()> = async {
+        let mut conn = client.get_multiplexed_async_connection().await?;
+        let (_, flags): (String, String) = redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("notify-keyspace-events")
+            .query_async(&mut conn)
+            .await?;
+        if !(flags.contains('K') && flags.contains('A')) {
+            let wanted = format!("{flags}KA");
+            redis::cmd("CONFIG")
+                .arg("SET")
+                .arg("notify-keyspace-events")
+                .arg(wanted)
+                .query_async::<()>(&mut conn)
+                .await?;
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "could not enable keyspace notifications; set notify-keyspace-events to include KA");
+    }
+}
+
+struct Task {
+    target: Arc<RedisTarget>,
+    patterns: Vec<WatchPattern>,
+    state: AppState,
+    health: Arc<HealthFlag>,
+}
+
+impl Task {
+    async fn run(self, first: Messages, shutdown: CancellationToken) {
+        let mut messages = first;
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = self.pump(&mut messages) => {}
+            }
+            tracing::warn!("keyspace bridge lost its subscription");
+            self.health.set(false);
+            self.reset_all().await;
+            messages = tokio::select! {
+                () = shutdown.cancelled() => return,
+                m = self.reconnect() => m,
+            };
+            self.reset_all().await;
+            self.health.set(true);
+        }
+    }
+
+    async fn reconnect(&self) -> Messages {
+        let mut failures = 0u32;
+        loop {
+            match subscribe(&self.target, &self.patterns).await {
+                Ok(m) => return m,
+                Err(e) => tracing::warn!(error = %e, "keyspace bridge cannot resubscribe"),
+            }
+            failures += 1;
+            tokio::time::sleep(Duration::from_millis(50 << failures.min(5))).await;
+        }
+    }
+
+    /// Forwards notifications until the subscription ends.
+    async fn pump(&self, messages: &mut Messages) {
+        let mut batch: BTreeMap<Namespace, Vec<String>> = BTreeMap::new();
+        loop {
+            let next = if batch.is_empty() {
+                messages.next().await
+            } else {
+                match tokio::time::timeout(BATCH_WINDOW, messages.next()).await {
+                    Ok(m) => m,
+                    Err(_) => {
+                        self.flush(&mut batch).await;
+                        continue;
+                    }
+                }
+            };
+            let Some(message) = next else {
+                self.flush(&mut batch).await;
+                return;
+            };
+            if let Some((ns, key)) = parse_channel(message.get_channel_name()) {
+                let keys = batch.entry(ns).or_default();
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
+                if keys.len() >= BATCH_KEYS {
+                    self.flush(&mut batch).await;
+                }
+            }
+        }
+    }
+
+    async fn flush(&self, batch: &mut BTreeMap<Namespace, Vec<String>>) {
+        for (namespace, keys) in std::mem::take(batch) {
+            let Ok(selector) = Selector::parse(&keys, &[] as &[&str], &[] as &[&str]) else {
+                continue;
+            };
+            let invalidation = Invalidation {
+                namespace,
+                selector,
+            };
+            let update = Update {
+                topics: vec![invalidation.namespace.topic()],
+                data: invalidation.to_json(),
+                private: false,
+                kind: Some(TYPE_INVALIDATE.to_owned()),
+                retry: None,
+            };
+            if let Err(e) = publish_update(&self.state, update).await {
+                tracing::warn!(error = %e, "bridged invalidation not published");
+            }
+        }
+    }
+
+    async fn reset_all(&self) {
+        let mut namespaces: Vec<&Namespace> = self.patterns.iter().map(|p| &p.namespace).collect();
+        namespaces.dedup();
+        for ns in namespaces {
+            let update = Update {
+                topics: vec![ns.topic()],
+                data: Reset::new(Some(ns), ResetReason::BridgeLost).to_json(),
+                private: false,
+                kind: Some(TYPE_RESET.to_owned()),
+                retry: None,
+            };
+            if let Err(e) = publish_update(&self.state, update).await {
+                tracing::warn!(error = %e, namespace = %ns, "bridge reset not published");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channels_map_to_namespaced_keys() {
+        let (ns, key) = parse_channel("__keyspace@0__:shop:v1:product:42").unwrap();
+        assert_eq!((ns.as_str(), key.as_str()), ("shop", "product:42"));
+        assert_eq!(parse_channel("__keyspace@0__:shop:vx:product"), None);
+        assert_eq!(parse_channel("__keyevent@0__:set"), None);
+        assert_eq!(parse_channel("__keyspace@0__:shop"), None);
+        assert!(WatchPattern::parse("shop:v1:*").is_ok());
+        assert!(WatchPattern::parse("sh op:v1:*").is_err());
+        assert!(WatchPattern::parse("shop").is_err());
+    }
+}

@@ -35,6 +35,9 @@ pub enum HubError {
     /// The transport (Redis) cannot take the request right now: 503.
     #[error("transport unavailable: {0}")]
     Unavailable(String),
+    /// A bad setting or a failed command-line action (never produced by a request): 500.
+    #[error("{0}")]
+    Config(String),
 }
 
 impl HubError {
@@ -48,6 +51,7 @@ impl HubError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::TooManyConnections(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Config(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -65,6 +69,7 @@ impl HubError {
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::TooManyConnections(_) => "too_many_connections",
             Self::Unavailable(_) => "unavailable",
+            Self::Config(_) => "config",
         }
     }
 

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod bridge;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod error;
 pub mod event_id;
@@ -15,6 +16,7 @@ pub mod limits;
 pub mod metrics;
 pub mod publish;
 pub mod redis_target;
+pub mod serve;
 pub mod sse;
 pub mod stream;
 pub mod subscribe;
@@ -102,6 +104,18 @@ fn cors(origins: &[String]) -> CorsLayer {
         .expose_headers([HeaderName::from_static(subscribe::LAST_EVENT_ID_HEADER)])
 }
 
+/// Drops `Access-Control-Allow-Credentials` from answers to origins that are not allowed, so
+/// credentials are only ever allowed together with a listed origin.
+async fn credentials_only_for_listed_origins(
+    mut response: axum::response::Response,
+) -> axum::response::Response {
+    let headers = response.headers_mut();
+    if !headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
+        headers.remove(header::ACCESS_CONTROL_ALLOW_CREDENTIALS);
+    }
+    response
+}
+
 /// The hub's router: Mercure, `/invalidate`, `/healthz`, `/metrics`, and the static directory.
 pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
@@ -114,6 +128,9 @@ pub fn app(state: AppState) -> Router {
     }
     router
         .layer(cors(&state.config.cors_origins))
+        .layer(axum::middleware::map_response(
+            credentials_only_for_listed_origins,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

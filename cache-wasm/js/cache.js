@@ -5,7 +5,9 @@
 import { bindings } from './wasm.js';
 import { invalidValue } from './errors.js';
 
-const KIND = { 1: 'set', 2: 'remove', 3: 'invalidate', 4: 'expire', 5: 'evict', 6: 'set' };
+// Codes of the wasm side's events: removals, and writes made elsewhere (another tab, a
+// previous page) whose value is taken from the wasm side.
+const KIND = { 2: 'remove', 3: 'invalidate', 4: 'expire', 5: 'evict', 6: 'set' };
 const SET_EXTERNAL = 6;
 
 /** Defaults of `createCache` options, written once. */
@@ -123,18 +125,26 @@ export class Cache {
     // Web Storage caches keep the JSON and decode it on first read, so a value reads back
     // exactly as it will after a reload (a Date as its ISO string, say).
     const json = this.#persistent ? toJson(value) : undefined;
+    const bytes = this.#persistent ? 0 : this.#sizeOf(value, key);
+    const known = this.#slots.get(key);
     let slot;
     try {
-      const bytes = this.#persistent ? 0 : this.#sizeOf(value, key);
-      slot = this.#raw.set(key, json, ttl, tags, bytes, this.#clock());
+      // A known key without tags is rewritten by slot: no string crosses into wasm.
+      if (known !== undefined && tags === undefined && this.#raw.rewrite(known, json, ttl, bytes, this.#clock())) {
+        slot = known;
+      } else {
+        slot = this.#raw.set(key, json, ttl, tags, bytes, this.#clock());
+      }
     } finally {
+      // A failed write may still have evicted entries (or dropped this key).
       if (slot === undefined) this.#drain();
     }
     this.#keys[slot] = key;
     this.#values[slot] = this.#persistent ? undefined : value;
     this.#json[slot] = json;
-    this.#slots.set(key, slot);
-    this.#drain();
+    if (known !== slot) this.#slots.set(key, slot);
+    if (this.#raw.pendingEvents() > 0) this.#drain();
+    if (this.#listeners.size > 0) this.#notify({ type: 'set', key });
     return this;
   }
 
@@ -261,7 +271,7 @@ export class Cache {
         this.#values[slot] = undefined;
         this.#json[slot] = this.#raw.takeJson(slot);
         this.#slots.set(key, slot);
-      } else if (kind !== 1) {
+      } else {
         if (key === undefined) continue;
         if (this.#slots.get(key) === slot) this.#slots.delete(key);
         this.#keys[slot] = undefined;

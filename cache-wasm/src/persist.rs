@@ -2,7 +2,7 @@
 //! record per entry with quota handling, and following other tabs through `storage` events.
 
 use crate::error::CacheError;
-use crate::raw_cache::{code, RawCache, STORAGE_PREFIX};
+use crate::raw_cache::{RawCache, STORAGE_PREFIX};
 use crate::storage::WriteFailure;
 use cache_core::envelope::{decode, encode, Record};
 use cache_core::index::Slot;
@@ -174,18 +174,6 @@ impl RawCache {
         // claims a value the storage does not hold.
         self.index.remove(key);
         self.settle(false);
-        self.forget_set_of(slot);
         Err(failure)
-    }
-
-    /// Drops the queued `SET` of a write that failed, so listeners hear only its removal.
-    fn forget_set_of(&mut self, slot: Slot) {
-        let mut kept = Vec::with_capacity(self.out.len());
-        for pair in self.out.chunks_exact(2) {
-            if !(pair[0] == code::SET && pair[1] == slot) {
-                kept.extend_from_slice(pair);
-            }
-        }
-        self.out = kept;
     }
 }

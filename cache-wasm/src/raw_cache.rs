@@ -15,10 +15,9 @@ use wasm_bindgen::prelude::*;
 /// Prefix of every Web Storage key this package writes.
 pub const STORAGE_PREFIX: &str = "cw";
 
-/// Event codes the JS side reads from `takeEvents`.
+/// Event codes the JS side reads from `takeEvents`, besides the removal kinds of
+/// [`EventKind`] (2 remove, 3 invalidate, 4 expire, 5 evict).
 pub(crate) mod code {
-    /// Written by this `RawCache`'s own `set`: the JS side already holds the value.
-    pub const SET: u32 = 1;
     /// Written elsewhere (loaded from storage, another tab): take key and JSON.
     pub const SET_EXTERNAL: u32 = 6;
 }
@@ -178,6 +177,43 @@ impl RawCache {
         Ok(self.set_persistent(key, &json, expires_at, tags, now)?)
     }
 
+    /// Rewrites the entry at `slot` (whose key the JS side knows) with no tags: `set` without
+    /// passing the key string across. `false` when the slot holds no entry.
+    pub fn rewrite(
+        &mut self,
+        slot: u32,
+        json: Option<String>,
+        ttl_ms: f64,
+        bytes: f64,
+        now: f64,
+    ) -> Result<bool, JsValue> {
+        let now = clock_ms(now);
+        let expires_at = expiry(now, ttl_ms).map_err(CacheError::from)?;
+        if !self.backend.persistent() {
+            let done = self
+                .index
+                .rewrite(slot, expires_at, clock_ms(bytes), now)
+                .map_err(CacheError::from)?;
+            self.settle(false);
+            return Ok(done);
+        }
+        let Some(key) = self.index.entry(slot).map(|e| e.key.to_owned()) else {
+            return Ok(false);
+        };
+        let json = json.ok_or(CacheError::InvalidOption {
+            name: "value",
+            reason: "persistent storage needs the value's JSON",
+        })?;
+        self.set_persistent(&key, &json, expires_at, Vec::new(), now)?;
+        Ok(true)
+    }
+
+    /// How many `(code, slot)` pairs wait for `takeEvents`.
+    #[wasm_bindgen(js_name = pendingEvents)]
+    pub fn pending_events(&self) -> u32 {
+        u32::try_from(self.out.len() / 2).unwrap_or(u32::MAX)
+    }
+
     /// Removes `key`; `true` if it was there.
     pub fn remove(&mut self, key: &str) -> bool {
         let removed = self.index.remove(key);
@@ -302,8 +338,9 @@ impl RawCache {
         u32::try_from(n).unwrap_or(u32::MAX)
     }
 
-    /// Mirrors the index's events: removed entries leave the storage, and every event is
-    /// queued for the JS side. `external` marks writes whose value the JS side must take.
+    /// Mirrors the index's events: removed entries leave the storage, and removals and
+    /// `external` writes (whose value the JS side must take) are queued for the JS side. The
+    /// JS side's own writes are not queued: it already knows them.
     pub(crate) fn settle(&mut self, external: bool) {
         for event in self.index.drain_events() {
             let code = if event.kind.removes() {
@@ -316,7 +353,7 @@ impl RawCache {
             } else if external {
                 code::SET_EXTERNAL
             } else {
-                code::SET
+                continue;
             };
             self.out.extend([code, event.slot]);
         }

@@ -289,14 +289,44 @@ impl CacheIndex {
                 slot
             }
         };
-        self.attach_metadata(slot, key, expires_at, tags, bytes);
         self.events.push(Event {
             kind: EventKind::Set,
             slot,
             key: key.to_owned(),
         });
+        self.attach_metadata(slot, key.to_owned(), expires_at, tags, bytes);
         self.enforce_bounds(now, Some(slot));
         Ok(slot)
+    }
+
+    /// Rewrites the live or expired entry at `slot` in place with a new expiry and size and no
+    /// tags: `insert` for a key whose slot the caller already knows, without hashing the key.
+    /// Returns `Ok(false)` for a free or unknown slot.
+    pub fn rewrite(
+        &mut self,
+        slot: Slot,
+        expires_at: Option<u64>,
+        bytes: u64,
+        now: u64,
+    ) -> Result<bool, CoreError> {
+        if let Some(max) = self.limits.max_bytes.filter(|max| bytes > *max) {
+            return Err(CoreError::EntryTooLarge { bytes, max });
+        }
+        let Some(entry) = self.detach_metadata(slot) else {
+            return Ok(false);
+        };
+        if !self.inflight.is_empty() {
+            self.inflight.mark_key(&entry.key);
+        }
+        self.lru.touch(slot);
+        self.events.push(Event {
+            kind: EventKind::Set,
+            slot,
+            key: entry.key.clone(),
+        });
+        self.attach_metadata(slot, entry.key, expires_at, Vec::new(), bytes);
+        self.enforce_bounds(now, Some(slot));
+        Ok(true)
     }
 
     /// Removes `key`; `true` if it was there.
@@ -433,7 +463,7 @@ impl CacheIndex {
     fn attach_metadata(
         &mut self,
         slot: Slot,
-        key: &str,
+        key: String,
         expires_at: Option<u64>,
         tags: Vec<String>,
         bytes: u64,
@@ -446,7 +476,7 @@ impl CacheIndex {
         }
         self.bytes += bytes;
         self.entries[slot as usize] = Some(Entry {
-            key: key.to_owned(),
+            key,
             expires_at,
             tags,
             bytes,

@@ -306,3 +306,31 @@ proptest! {
         prop_assert_eq!((ix.counters().hits, ix.counters().misses), (model.hits, model.misses));
     }
 }
+
+#[test]
+fn rewrite_keeps_the_key_and_drops_tags() {
+    let mut ix = CacheIndex::new(Limits {
+        max_entries: None,
+        max_bytes: Some(10),
+    });
+    let a = ix.insert("a", Some(5), tags(&["t"]), 4, 0).unwrap();
+    assert_eq!(ix.rewrite(a, None, 6, 0), Ok(true));
+    assert_eq!(
+        ix.entry(a)
+            .map(|e| (e.key, e.expires_at, e.tags.len(), e.bytes)),
+        Some(("a", None, 0, 6))
+    );
+    assert_eq!(ix.bytes(), 6);
+    assert_eq!(ix.purge_expired(100), 0);
+    assert_eq!(
+        ix.rewrite(a, None, 11, 0),
+        Err(CoreError::EntryTooLarge { bytes: 11, max: 10 })
+    );
+    assert_eq!(ix.rewrite(999, None, 1, 0), Ok(false));
+    let t = ix.begin_load("a", &[]);
+    ix.rewrite(a, None, 1, 0).unwrap();
+    assert!(
+        !ix.finish_load(t),
+        "a write during a load makes the load stale"
+    );
+}

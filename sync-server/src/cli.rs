@@ -74,6 +74,9 @@ pub struct ServeArgs {
     /// Directory served at `/` (the web demo's build).
     #[arg(long, env = "HUB_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
+    /// Count connections per first `X-Forwarded-For` address (only behind a trusted proxy).
+    #[arg(long, env = "HUB_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
     /// Seconds between heartbeat comments.
     #[arg(long, env = "HUB_HEARTBEAT_SECS", default_value_t = 15)]
     pub heartbeat_secs: u64,
@@ -120,6 +123,7 @@ impl ServeArgs {
             },
             cors_origins: self.cors_origins.clone(),
             static_dir: self.static_dir.clone(),
+            trust_forwarded_for: self.trust_forwarded_for,
         }
     }
 

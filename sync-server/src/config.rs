@@ -54,6 +54,9 @@ pub struct HubConfig {
     pub cors_origins: Vec<String>,
     /// A directory served at `/` (the web demo). Default: none.
     pub static_dir: Option<std::path::PathBuf>,
+    /// Whether the first `X-Forwarded-For` address identifies the client (only behind a proxy
+    /// that sets it). Default false.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for HubConfig {
@@ -67,6 +70,7 @@ impl Default for HubConfig {
             limits: Limits::default(),
             cors_origins: Vec::new(),
             static_dir: None,
+            trust_forwarded_for: false,
         }
     }
 }

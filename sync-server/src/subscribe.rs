@@ -13,7 +13,7 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
 use bytes::Bytes;
 use std::collections::VecDeque;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// The response header that says where the stream starts.
 pub const LAST_EVENT_ID_HEADER: &str = "mercure-last-event-id";
@@ -30,9 +30,13 @@ fn parse_query(raw: &str, state: &AppState) -> Result<Query, HubError> {
     let mut query = Query::default();
     for (name, value) in form_urlencoded::parse(raw.as_bytes()) {
         let selector = match name.as_ref() {
-            "match" | "topic" => {
+            "match" => {
                 check_field("topic", &value, limits.max_field_bytes)?;
                 TopicSelector::exact(&value)
+            }
+            "topic" => {
+                check_field("topic", &value, limits.max_field_bytes)?;
+                TopicSelector::legacy(&value)?
             }
             "match_urlpattern" => {
                 check_field("topic", &value, limits.max_field_bytes)?;
@@ -73,16 +77,32 @@ fn cursor(query: &Query, headers: &HeaderMap) -> Cursor {
     }
 }
 
+/// The client's address: the first `X-Forwarded-For` entry when the hub is configured to
+/// trust it (behind a load balancer), else the peer address.
+fn client_address(state: &AppState, parts: &axum::http::request::Parts) -> Option<IpAddr> {
+    let forwarded = state.config.trust_forwarded_for.then(|| {
+        parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok())
+    });
+    forwarded.flatten().or_else(|| {
+        parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+    })
+}
+
 /// Handles a subscription: checks the request, replays what was missed, then streams.
 pub async fn handler(
     State(state): State<AppState>,
     request: Request,
 ) -> Result<Response, HubError> {
     let (parts, _) = request.into_parts();
-    let address = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+    let address = client_address(&state, &parts);
     let query = parse_query(parts.uri.query().unwrap_or(""), &state)?;
     let grants = state.auth.from_headers(&parts.headers, true)?;
     if grants.is_none() && !state.config.anonymous {

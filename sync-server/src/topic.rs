@@ -54,6 +54,32 @@ impl TopicSelector {
         Ok(Self::Pattern(Arc::new(parsed)))
     }
 
+    /// A selector from the older `topic=` parameter: an exact topic, `*`, or a URI template
+    /// (`https://example.com/books/{id}`), which becomes the URL pattern `.../books/:id`.
+    pub fn legacy(selector: &str) -> Result<Self, HubError> {
+        if !selector.contains('{') {
+            return Ok(Self::exact(selector));
+        }
+        let mut pattern = String::with_capacity(selector.len());
+        let mut rest = selector;
+        while let Some(start) = rest.find('{') {
+            let end = rest[start..]
+                .find('}')
+                .map(|e| start + e)
+                .ok_or_else(|| HubError::BadRequest("unclosed { in topic template".into()))?;
+            let name: String = rest[start + 1..end]
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            pattern.push_str(&rest[..start]);
+            pattern.push(':');
+            pattern.push_str(if name.is_empty() { "var" } else { &name });
+            rest = &rest[end + 1..];
+        }
+        pattern.push_str(rest);
+        Self::url_pattern(&pattern)
+    }
+
     /// Whether `topic` is selected.
     #[must_use]
     pub fn matches(&self, topic: &str) -> bool {
@@ -91,5 +117,12 @@ mod tests {
         let rel = TopicSelector::url_pattern("/cache/*").unwrap();
         assert!(rel.matches("/cache/shop"));
         assert!(TopicSelector::url_pattern("https://example.com/(").is_err());
+        let template = TopicSelector::legacy("https://example.com/books/{id}").unwrap();
+        assert!(template.matches("https://example.com/books/7"));
+        assert!(!template.matches("https://example.com/books/7/reviews"));
+        assert!(TopicSelector::legacy("/cache/shop")
+            .unwrap()
+            .matches("/cache/shop"));
+        assert!(TopicSelector::legacy("/a/{x").is_err());
     }
 }

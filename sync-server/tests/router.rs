@@ -68,9 +68,11 @@ async fn publish_reaches_subscriber_with_sse_framing() {
 async fn topic_alias_and_url_patterns_select_topics() {
     let state = state(config());
     let mut legacy = subscribe(&state, "topic=/cache/shop").await;
+    let mut template = subscribe(&state, "topic=/cache/{ns}").await;
     let mut pattern = subscribe(&state, "match_urlpattern=/cache/:ns").await;
     publish(&state, "topic=/cache/shop&data=x").await;
     assert!(legacy.next_event().await.unwrap().contains("data: x"));
+    assert!(template.next_event().await.unwrap().contains("data: x"));
     assert!(pattern.next_event().await.unwrap().contains("data: x"));
 }
 
@@ -462,6 +464,41 @@ async fn limits_answer_400_413_and_429() {
         .unwrap();
     assert_eq!(again.status(), StatusCode::OK);
     drop(b);
+
+    // Behind a trusted proxy, the forwarded address is the one counted.
+    let limits = Limits {
+        connections_per_address: 1,
+        ..Limits::default()
+    };
+    let proxied = support::state(HubConfig {
+        limits,
+        trust_forwarded_for: true,
+        ..config()
+    });
+    let via_proxy = |client: &str| {
+        let mut request = subscribe_request("match=/a");
+        request
+            .headers_mut()
+            .insert("x-forwarded-for", client.parse().unwrap());
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from(([10, 9, 9, 9], 80))));
+        request
+    };
+    let first = app(proxied.clone())
+        .oneshot(via_proxy("203.0.113.1, 10.9.9.9"))
+        .await
+        .unwrap();
+    let second = app(proxied.clone())
+        .oneshot(via_proxy("203.0.113.2"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.status(), second.status()),
+        (StatusCode::OK, StatusCode::OK)
+    );
+    let (status, _) = error_of(&proxied, via_proxy("203.0.113.1")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
 }
 
 #[tokio::test]

@@ -77,6 +77,10 @@ pub struct ServeArgs {
     /// Count connections per first `X-Forwarded-For` address (only behind a trusted proxy).
     #[arg(long, env = "HUB_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
+    /// Seconds a write to a client may stall (it stopped reading) before the connection is
+    /// closed.
+    #[arg(long, env = "HUB_WRITE_TIMEOUT_SECS", default_value_t = 30)]
+    pub write_timeout_secs: u64,
     /// Seconds between heartbeat comments.
     #[arg(long, env = "HUB_HEARTBEAT_SECS", default_value_t = 15)]
     pub heartbeat_secs: u64,

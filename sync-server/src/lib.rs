@@ -13,6 +13,7 @@ pub mod event_id;
 pub mod health;
 pub mod invalidate;
 pub mod limits;
+pub mod listener;
 pub mod metrics;
 pub mod publish;
 pub mod redis_target;

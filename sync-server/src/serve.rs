@@ -5,13 +5,14 @@
 use crate::bridge::{Bridge, WatchPattern};
 use crate::cli::ServeArgs;
 use crate::error::HubError;
+use crate::listener::HubListener;
 use crate::redis_target::RedisTarget;
 use crate::transport::embedded::Embedded;
 use crate::transport::redis::{RedisOptions, RedisTransport};
 use crate::transport::Transport;
 use crate::{app, AppState};
-use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 async fn transport(args: &ServeArgs) -> Result<Arc<dyn Transport>, HubError> {
@@ -86,11 +87,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), HubError> {
         .map_err(|e| HubError::Config(e.to_string()))?;
     tracing::info!(%address, "hub listening; Mercure endpoint at {}", crate::MERCURE_PATH);
     let shutdown = state.shutdown.clone();
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    let stall = Duration::from_secs(args.write_timeout_secs.max(1));
+    crate::listener::serve(
+        HubListener::new(listener, stall),
+        app(state),
+        signal(shutdown),
     )
-    .with_graceful_shutdown(signal(shutdown))
     .await
     .map_err(|e| HubError::Config(format!("server failed: {e}")))
 }

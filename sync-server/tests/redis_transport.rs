@@ -262,3 +262,40 @@ async fn a_stream_closes_when_its_token_expires() {
     assert_eq!(last.as_deref(), Some(": token expired\n\n"));
     assert!(started.elapsed() <= Duration::from_secs(3));
 }
+
+#[tokio::test]
+async fn a_subscriber_that_stops_reading_is_disconnected() {
+    use std::io::Write;
+    let redis = RedisServer::start();
+    let hub = Hub::redis(&redis.url(), config()).await;
+    let hub = Hub::serve_with_write_timeout(hub.state.clone(), Duration::from_millis(500)).await;
+    let address = hub.url.trim_start_matches("http://").to_owned();
+    // A raw client that sends its request and never reads a byte.
+    let mut stalled = std::net::TcpStream::connect(&address).unwrap();
+    write!(
+        stalled,
+        "GET /.well-known/mercure?match=/a HTTP/1.1\r\nHost: hub\r\n\r\n"
+    )
+    .unwrap();
+    let mut reader = hub.subscribe("match=/a", &[]).await;
+    let gauge = || hub.state.metrics.render();
+    assert!(gauge().contains("hub_connections 2"), "{}", gauge());
+    let payload = "x".repeat(128 * 1024);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut n = 0;
+    while !gauge().contains("hub_connections 1") {
+        assert!(
+            Instant::now() < deadline,
+            "the stalled subscriber was never disconnected"
+        );
+        hub.publish(&format!("topic=/a&data={n}{payload}")).await;
+        reader.next_event().await.unwrap();
+        n += 1;
+    }
+    hub.publish("topic=/a&data=after").await;
+    assert_eq!(
+        field(&reader.next_event().await.unwrap(), "data"),
+        Some("after")
+    );
+    drop(stalled);
+}

@@ -1,8 +1,8 @@
 //! A hub served on a real socket (port 0), and an SSE client over reqwest.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 use sync_server::config::HubConfig;
+use sync_server::listener::{serve, HubListener};
 use sync_server::redis_target::RedisTarget;
 use sync_server::transport::redis::{RedisOptions, RedisTransport};
 use sync_server::{app, AppState};
@@ -15,13 +15,17 @@ pub struct Hub {
 
 impl Hub {
     pub async fn serve(state: AppState) -> Self {
+        Self::serve_with_write_timeout(state, Duration::from_secs(30)).await
+    }
+
+    pub async fn serve_with_write_timeout(state: AppState, write_stall: Duration) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let router = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let listener = HubListener::new(listener, write_stall);
+        let router = app(state.clone());
         let shutdown = state.shutdown.clone();
         let task = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            serve(listener, router, async move { shutdown.cancelled().await })
                 .await
                 .unwrap();
         });

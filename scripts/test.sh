@@ -17,7 +17,7 @@ cargo fmt --all --check
 
 step "cargo clippy (native and wasm32)"
 cargo clippy --workspace --all-targets -- -D warnings
-cargo clippy --target wasm32-unknown-unknown -p cache-wasm -p cache-core --all-targets -- -D warnings
+cargo clippy --target wasm32-unknown-unknown -p cache-wasm --all-targets -- -D warnings
 
 step "native tests"
 run cargo test --workspace

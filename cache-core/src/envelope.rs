@@ -14,9 +14,7 @@
 //! assert_eq!(record.value_json, r#"{"id":42}"#);
 //! ```
 
-use serde::Deserialize;
-use serde_json::value::RawValue;
-use std::fmt::Write as _;
+use crate::json::{write_strings, write_u64, JsonError, Reader};
 
 /// The format version this crate writes. Records of any other version are rejected.
 pub const FORMAT_VERSION: u32 = 1;
@@ -35,31 +33,12 @@ pub struct Record<'a> {
 }
 
 /// Why a record could not be decoded. Every case means: treat as a miss and remove it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EnvelopeError {
     /// Not JSON, or not an envelope.
-    #[error("corrupt record: {0}")]
-    Corrupt(String),
+    Corrupt(JsonError),
     /// An envelope of another format version.
-    #[error("record format {0} is not {FORMAT_VERSION}")]
-    OtherFormat(u32),
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Wire<'a> {
-    f: u32,
-    e: Option<u64>,
-    w: u64,
-    #[serde(default)]
-    t: Vec<String>,
-    #[serde(borrow)]
-    d: &'a RawValue,
-}
-
-#[derive(Deserialize)]
-struct FormatOnly {
-    f: u32,
+    OtherFormat(u64),
 }
 
 /// Encodes a record. `value_json` must be one JSON value (as produced by `JSON.stringify`);
@@ -72,36 +51,68 @@ pub fn encode(
     value_json: &str,
 ) -> String {
     let mut out = String::with_capacity(value_json.len() + 48);
-    out.push_str("{\"f\":");
-    let _ = write!(out, "{FORMAT_VERSION},\"e\":");
+    out.push_str("{\"f\":1,\"e\":");
     match expires_at {
-        Some(e) => {
-            let _ = write!(out, "{e}");
-        }
+        Some(e) => write_u64(&mut out, e),
         None => out.push_str("null"),
     }
-    let _ = write!(out, ",\"w\":{written_at},\"t\":");
-    out.push_str(&serde_json::to_string(tags).unwrap_or_else(|_| "[]".into()));
+    out.push_str(",\"w\":");
+    write_u64(&mut out, written_at);
+    out.push_str(",\"t\":");
+    write_strings(&mut out, tags);
     out.push_str(",\"d\":");
     out.push_str(value_json);
     out.push('}');
     out
 }
 
-/// Decodes a record, validating its format version and shape.
+#[derive(Default)]
+struct Fields<'a> {
+    format: Option<u64>,
+    expires_at: Option<Option<u64>>,
+    written_at: Option<u64>,
+    tags: Option<Vec<String>>,
+    value_json: Option<&'a str>,
+    unknown: bool,
+}
+
+/// Decodes a record, validating its format version and shape (the value is validated as
+/// JSON but not parsed).
 pub fn decode(raw: &str) -> Result<Record<'_>, EnvelopeError> {
-    match serde_json::from_str::<Wire<'_>>(raw) {
-        Ok(wire) if wire.f == FORMAT_VERSION => Ok(Record {
-            expires_at: wire.e,
-            written_at: wire.w,
-            tags: wire.t,
-            value_json: wire.d.get(),
+    let mut reader = Reader::new(raw);
+    let mut f = Fields::default();
+    reader
+        .object(|r, name| {
+            match name.as_str() {
+                "f" if f.format.is_none() => f.format = Some(r.u64()?),
+                "e" if f.expires_at.is_none() => f.expires_at = Some(r.u64_or_null()?),
+                "w" if f.written_at.is_none() => f.written_at = Some(r.u64()?),
+                "t" if f.tags.is_none() => f.tags = Some(r.strings()?),
+                "d" if f.value_json.is_none() => f.value_json = Some(r.raw_value()?),
+                _ => {
+                    f.unknown = true;
+                    r.raw_value()?;
+                }
+            }
+            Ok(())
+        })
+        .and_then(|()| reader.end())
+        .map_err(EnvelopeError::Corrupt)?;
+    let corrupt = |what| EnvelopeError::Corrupt(JsonError { at: 0, what });
+    match f.format {
+        None => return Err(corrupt("no format version")),
+        Some(v) if v != u64::from(FORMAT_VERSION) => return Err(EnvelopeError::OtherFormat(v)),
+        Some(_) if f.unknown => return Err(corrupt("unknown field")),
+        Some(_) => {}
+    }
+    match (f.expires_at, f.written_at, f.value_json) {
+        (Some(expires_at), Some(written_at), Some(value_json)) => Ok(Record {
+            expires_at,
+            written_at,
+            tags: f.tags.unwrap_or_default(),
+            value_json,
         }),
-        Ok(wire) => Err(EnvelopeError::OtherFormat(wire.f)),
-        Err(e) => match serde_json::from_str::<FormatOnly>(raw) {
-            Ok(FormatOnly { f }) if f != FORMAT_VERSION => Err(EnvelopeError::OtherFormat(f)),
-            _ => Err(EnvelopeError::Corrupt(e.to_string())),
-        },
+        _ => Err(corrupt("missing field")),
     }
 }
 

@@ -1,19 +1,17 @@
 //! The one error type of cache-core.
 
-use thiserror::Error;
+use crate::json::write_u64;
+use std::fmt;
 
 /// Everything cache-core can refuse. Each variant has a stable [`CoreError::code`], which the
 /// JS bindings expose as `error.code` and the hub as the `error` field of a JSON body.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CoreError {
     /// A namespace outside the grammar `[A-Za-z0-9_-]{1,64}`.
-    #[error("invalid namespace {0:?}: use 1 to 64 of A-Z a-z 0-9 _ -")]
     InvalidNamespace(String),
     /// A key that is empty or longer than [`crate::key::MAX_KEY_BYTES`].
-    #[error("invalid key: {0}")]
     InvalidKey(&'static str),
     /// A glob pattern that is empty, too long, or ends in a lone escape.
-    #[error("invalid pattern {pattern:?}: {reason}")]
     InvalidPattern {
         /// The pattern as given (truncated to 64 characters).
         pattern: String,
@@ -21,13 +19,10 @@ pub enum CoreError {
         reason: &'static str,
     },
     /// A tag that is empty, too long, or one too many.
-    #[error("invalid tag: {0}")]
     InvalidTag(&'static str),
-    /// A TTL that is negative or not a number.
-    #[error("invalid ttl: must be a non-negative number of milliseconds or Infinity")]
+    /// A TTL that is not a positive number of milliseconds or `Infinity`.
     InvalidTtl,
     /// A single entry larger than the cache's `maxBytes`.
-    #[error("entry of {bytes} bytes exceeds the cache bound of {max} bytes")]
     EntryTooLarge {
         /// Size of the rejected entry.
         bytes: u64,
@@ -35,7 +30,6 @@ pub enum CoreError {
         max: u64,
     },
     /// An invalidation message that does not parse or breaks a limit.
-    #[error("invalid message: {0}")]
     InvalidMessage(String),
 }
 
@@ -53,4 +47,55 @@ impl CoreError {
             Self::InvalidMessage(_) => "InvalidMessage",
         }
     }
+
+    /// The human-readable message. Built without `core::fmt`, which would add kilobytes to
+    /// the wasm package.
+    #[must_use]
+    pub fn message(&self) -> String {
+        let mut out = String::new();
+        match self {
+            Self::InvalidNamespace(ns) => {
+                out.push_str("invalid namespace \"");
+                out.push_str(ns);
+                out.push_str("\": use 1 to 64 of A-Z a-z 0-9 _ -");
+            }
+            Self::InvalidKey(why) => {
+                out.push_str("invalid key: ");
+                out.push_str(why);
+            }
+            Self::InvalidPattern { pattern, reason } => {
+                out.push_str("invalid pattern \"");
+                out.push_str(pattern);
+                out.push_str("\": ");
+                out.push_str(reason);
+            }
+            Self::InvalidTag(why) => {
+                out.push_str("invalid tag: ");
+                out.push_str(why);
+            }
+            Self::InvalidTtl => {
+                out.push_str("invalid ttl: must be a positive number of milliseconds or Infinity");
+            }
+            Self::EntryTooLarge { bytes, max } => {
+                out.push_str("entry of ");
+                write_u64(&mut out, *bytes);
+                out.push_str(" bytes exceeds the cache bound of ");
+                write_u64(&mut out, *max);
+                out.push_str(" bytes");
+            }
+            Self::InvalidMessage(why) => {
+                out.push_str("invalid message: ");
+                out.push_str(why);
+            }
+        }
+        out
+    }
 }
+
+impl fmt::Display for CoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for CoreError {}

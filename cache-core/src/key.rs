@@ -57,7 +57,9 @@ impl Namespace {
     /// The Mercure topic on which the hub publishes this namespace's invalidations.
     #[must_use]
     pub fn topic(&self) -> String {
-        format!("{}{}", crate::message::TOPIC_PREFIX, self.0)
+        let mut out = String::from(crate::message::TOPIC_PREFIX);
+        out.push_str(&self.0);
+        out
     }
 }
 
@@ -129,20 +131,32 @@ impl KeySpace {
     /// `<prefix>:<namespace>:v<version>:<key>`.
     #[must_use]
     pub fn storage_key(&self, prefix: &str, key: &str) -> String {
-        format!("{prefix}:{}:v{}:{key}", self.namespace, self.version)
+        let mut out = self.namespace_prefix(prefix);
+        out.push('v');
+        crate::json::write_u64(&mut out, u64::from(self.version));
+        out.push(':');
+        out.push_str(key);
+        out
     }
 
     /// The prefix every storage key of this namespace starts with, whatever its version:
     /// `<prefix>:<namespace>:`.
     #[must_use]
     pub fn namespace_prefix(&self, prefix: &str) -> String {
-        format!("{prefix}:{}:", self.namespace)
+        let mut out = String::with_capacity(prefix.len() + self.namespace.0.len() + 24);
+        out.push_str(prefix);
+        out.push(':');
+        out.push_str(&self.namespace.0);
+        out.push(':');
+        out
     }
 
     /// The namespace's metadata record: `<prefix>:<namespace>:meta`.
     #[must_use]
     pub fn meta_key(&self, prefix: &str) -> String {
-        format!("{prefix}:{}:meta", self.namespace)
+        let mut out = self.namespace_prefix(prefix);
+        out.push_str("meta");
+        out
     }
 
     /// Splits a storage key into namespace, version and key, or `None` when it is not one.

@@ -14,5 +14,6 @@ pub mod pattern;
 pub use error::CoreError;
 pub mod envelope;
 pub mod index;
+pub mod json;
 pub mod stats;
 pub mod ttl;

@@ -12,10 +12,10 @@
 //! assert_eq!(msg.selector.keys, ["product:42"]);
 //! ```
 
+use crate::json::{write_string, write_strings, write_u64, JsonError, Reader};
 use crate::key::{validate_key, Namespace};
 use crate::pattern::Pattern;
 use crate::CoreError;
-use serde::{Deserialize, Serialize};
 
 /// The format version of messages this crate writes and reads.
 pub const MESSAGE_VERSION: u8 = 1;
@@ -64,9 +64,9 @@ impl Selector {
         T: AsRef<str>,
     {
         if keys.len() + patterns.len() + tags.len() > MAX_SELECTOR_ITEMS {
-            return Err(CoreError::InvalidMessage(format!(
-                "at most {MAX_SELECTOR_ITEMS} keys, patterns and tags in one invalidation"
-            )));
+            return Err(CoreError::InvalidMessage(
+                "at most 1000 keys, patterns and tags in one invalidation".into(),
+            ));
         }
         let keys = keys
             .iter()
@@ -102,23 +102,20 @@ impl Selector {
     }
 }
 
-/// The JSON form of an invalidation, as it travels.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct InvalidationWire {
-    #[serde(default = "default_version")]
-    v: u8,
-    ns: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    keys: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    patterns: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    tags: Vec<String>,
+fn invalid(err: JsonError) -> CoreError {
+    CoreError::InvalidMessage(err.message())
 }
 
-fn default_version() -> u8 {
-    MESSAGE_VERSION
+fn message_error(what: &str) -> CoreError {
+    CoreError::InvalidMessage(what.to_owned())
+}
+
+/// Reads the `v` member: absent means [`MESSAGE_VERSION`]; any other value is refused.
+fn check_version(v: Option<u64>) -> Result<(), CoreError> {
+    match v {
+        None | Some(1) => Ok(()),
+        Some(_) => Err(message_error("unsupported message version")),
+    }
 }
 
 /// A validated invalidation of some entries of one namespace.
@@ -130,22 +127,51 @@ pub struct Invalidation {
     pub selector: Selector,
 }
 
+#[derive(Default)]
+struct InvalidationFields {
+    v: Option<u64>,
+    ns: Option<String>,
+    keys: Option<Vec<String>>,
+    patterns: Option<Vec<String>>,
+    tags: Option<Vec<String>>,
+}
+
 impl Invalidation {
-    /// Parses and validates the JSON form.
+    /// Parses and validates the JSON form. Unknown or repeated members are refused.
     pub fn from_json(json: &str) -> Result<Self, CoreError> {
-        let wire: InvalidationWire =
-            serde_json::from_str(json).map_err(|e| CoreError::InvalidMessage(e.to_string()))?;
-        if wire.v != MESSAGE_VERSION {
-            return Err(CoreError::InvalidMessage(format!(
-                "unsupported message version {}",
-                wire.v
-            )));
+        let mut f = InvalidationFields::default();
+        let mut reader = Reader::new(json);
+        let mut unknown = false;
+        reader
+            .object(|r, name| {
+                match name.as_str() {
+                    "v" if f.v.is_none() => f.v = Some(r.u64()?),
+                    "ns" if f.ns.is_none() => f.ns = Some(r.string()?),
+                    "keys" if f.keys.is_none() => f.keys = Some(r.strings()?),
+                    "patterns" if f.patterns.is_none() => f.patterns = Some(r.strings()?),
+                    "tags" if f.tags.is_none() => f.tags = Some(r.strings()?),
+                    _ => {
+                        unknown = true;
+                        r.raw_value()?;
+                    }
+                }
+                Ok(())
+            })
+            .and_then(|()| reader.end())
+            .map_err(invalid)?;
+        if unknown {
+            return Err(message_error("unknown or repeated member"));
         }
-        let namespace = Namespace::parse(&wire.ns)?;
-        let selector = Selector::parse(&wire.keys, &wire.patterns, &wire.tags)?;
+        check_version(f.v)?;
+        let namespace = Namespace::parse(&f.ns.ok_or_else(|| message_error("missing ns"))?)?;
+        let selector = Selector::parse(
+            &f.keys.unwrap_or_default(),
+            &f.patterns.unwrap_or_default(),
+            &f.tags.unwrap_or_default(),
+        )?;
         if selector.is_empty() {
-            return Err(CoreError::InvalidMessage(
-                "an invalidation names at least one key, pattern or tag".into(),
+            return Err(message_error(
+                "an invalidation names at least one key, pattern or tag",
             ));
         }
         Ok(Self {
@@ -154,28 +180,31 @@ impl Invalidation {
         })
     }
 
-    /// The JSON form, with `"v":1`.
+    /// The JSON form, with `"v":1`; empty lists are left out.
     #[must_use]
     pub fn to_json(&self) -> String {
-        let wire = InvalidationWire {
-            v: MESSAGE_VERSION,
-            ns: self.namespace.to_string(),
-            keys: self.selector.keys.clone(),
-            patterns: self
-                .selector
-                .patterns
-                .iter()
-                .map(|p| p.as_str().to_owned())
-                .collect(),
-            tags: self.selector.tags.clone(),
-        };
-        serde_json::to_string(&wire).unwrap_or_default()
+        let mut out = String::from("{\"v\":1,\"ns\":");
+        write_string(&mut out, self.namespace.as_str());
+        if !self.selector.keys.is_empty() {
+            out.push_str(",\"keys\":");
+            write_strings(&mut out, &self.selector.keys);
+        }
+        if !self.selector.patterns.is_empty() {
+            let patterns: Vec<&str> = self.selector.patterns.iter().map(Pattern::as_str).collect();
+            out.push_str(",\"patterns\":");
+            write_strings(&mut out, &patterns);
+        }
+        if !self.selector.tags.is_empty() {
+            out.push_str(",\"tags\":");
+            write_strings(&mut out, &self.selector.tags);
+        }
+        out.push('}');
+        out
     }
 }
 
 /// Why a reset was sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResetReason {
     /// The event log lost continuity (restart, trimmed history, unknown cursor).
     Continuity,
@@ -185,14 +214,31 @@ pub enum ResetReason {
     Requested,
 }
 
+impl ResetReason {
+    /// The wire name: `continuity`, `bridge-lost` or `requested`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Continuity => "continuity",
+            Self::BridgeLost => "bridge-lost",
+            Self::Requested => "requested",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Self> {
+        [Self::Continuity, Self::BridgeLost, Self::Requested]
+            .into_iter()
+            .find(|r| r.as_str() == name)
+    }
+}
+
 /// A reset: drop a namespace (or, with no namespace, everything) because its copies can no
 /// longer be vouched for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reset {
     /// Format version, [`MESSAGE_VERSION`].
     pub v: u8,
     /// The namespace to drop, or `None` for every namespace.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ns: Option<String>,
     /// Why.
     pub reason: ResetReason,
@@ -204,25 +250,61 @@ impl Reset {
     pub fn new(ns: Option<&Namespace>, reason: ResetReason) -> Self {
         Self {
             v: MESSAGE_VERSION,
-            ns: ns.map(ToString::to_string),
+            ns: ns.map(|n| n.as_str().to_owned()),
             reason,
         }
     }
 
     /// Parses and validates the JSON form.
     pub fn from_json(json: &str) -> Result<Self, CoreError> {
-        let reset: Self =
-            serde_json::from_str(json).map_err(|e| CoreError::InvalidMessage(e.to_string()))?;
-        if let Some(ns) = &reset.ns {
+        let (mut v, mut ns, mut reason, mut unknown) = (None, None, None, false);
+        let mut reader = Reader::new(json);
+        reader
+            .object(|r, name| {
+                match name.as_str() {
+                    "v" if v.is_none() => v = Some(r.u64()?),
+                    "ns" if ns.is_none() => ns = Some(r.string()?),
+                    "reason" if reason.is_none() => reason = Some(r.string()?),
+                    _ => {
+                        unknown = true;
+                        r.raw_value()?;
+                    }
+                }
+                Ok(())
+            })
+            .and_then(|()| reader.end())
+            .map_err(invalid)?;
+        if unknown {
+            return Err(message_error("unknown or repeated member"));
+        }
+        check_version(v)?;
+        if let Some(ns) = &ns {
             Namespace::parse(ns)?;
         }
-        Ok(reset)
+        let reason = reason
+            .as_deref()
+            .and_then(ResetReason::parse)
+            .ok_or_else(|| message_error("missing or unknown reason"))?;
+        Ok(Self {
+            v: MESSAGE_VERSION,
+            ns,
+            reason,
+        })
     }
 
     /// The JSON form.
     #[must_use]
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        let mut out = String::from("{\"v\":");
+        write_u64(&mut out, u64::from(self.v));
+        if let Some(ns) = &self.ns {
+            out.push_str(",\"ns\":");
+            write_string(&mut out, ns);
+        }
+        out.push_str(",\"reason\":");
+        write_string(&mut out, self.reason.as_str());
+        out.push('}');
+        out
     }
 }
 
@@ -249,11 +331,16 @@ mod tests {
             r#"{"ns":"shop","patterns":["x\\"]}"#,
             r#"{"ns":"shop","tags":[""]}"#,
             r#"{"ns":"shop","keys":["a"],"extra":1}"#,
+            r#"{"ns":"shop","keys":["a"],"ns":"shop"}"#,
+            r#"{"ns":"shop","keys":["a"]} trailing"#,
         ] {
             assert!(Invalidation::from_json(bad).is_err(), "{bad}");
         }
         let many: Vec<String> = (0..=MAX_SELECTOR_ITEMS).map(|i| format!("k{i}")).collect();
-        let json = serde_json::json!({"ns": "shop", "keys": many}).to_string();
+        let json = format!(
+            r#"{{"ns":"shop","keys":{}}}"#,
+            serde_json::to_string(&many).unwrap()
+        );
         assert_eq!(
             Invalidation::from_json(&json).unwrap_err().code(),
             "InvalidMessage"

@@ -1,7 +1,5 @@
 //! Counters every cache keeps, and the snapshot `stats()` returns.
 
-use serde::Serialize;
-
 /// Running counters. All start at zero.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counters {
@@ -22,8 +20,7 @@ pub struct Counters {
 }
 
 /// What `stats()` reports: the counters plus the current size.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Snapshot {
     /// See [`Counters::hits`].
     pub hits: u64,

@@ -86,13 +86,13 @@ impl RawCache {
             None => (Box::new(MemoryBackend), false),
             Some(Ok(web)) => (Box::new(web), false),
             Some(Err(reason)) => {
-                web_sys::console::warn_1(
-                    &format!(
-                        "cache-wasm: {storage} storage is unusable ({reason}); namespace \
-                         '{namespace}' falls back to memory"
-                    )
-                    .into(),
-                );
+                let mut warning = String::from("cache-wasm: ");
+                for part in [storage, " storage is unusable (", &reason, "); namespace '"] {
+                    warning.push_str(part);
+                }
+                warning.push_str(namespace);
+                warning.push_str("' falls back to memory");
+                web_sys::console::warn_1(&warning.into());
                 (Box::new(MemoryBackend), true)
             }
         };

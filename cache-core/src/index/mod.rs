@@ -264,12 +264,19 @@ impl CacheIndex {
         now: u64,
     ) -> Result<Slot, CoreError> {
         validate_key(key)?;
-        tags.sort_unstable();
-        tags.dedup();
         if tags.len() > MAX_TAGS_PER_ENTRY {
             return Err(CoreError::InvalidTag("at most 32 tags per entry"));
         }
         tags.iter().try_for_each(|t| validate_tag(t))?;
+        // At most 32 tags: a quadratic dedup is cheaper in code size than a sort.
+        let mut i = 0;
+        while i < tags.len() {
+            if tags[..i].contains(&tags[i]) {
+                tags.swap_remove(i);
+            } else {
+                i += 1;
+            }
+        }
         if let Some(max) = self.limits.max_bytes.filter(|max| bytes > *max) {
             return Err(CoreError::EntryTooLarge { bytes, max });
         }

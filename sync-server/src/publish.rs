@@ -7,7 +7,7 @@
 use crate::auth::Grants;
 use crate::error::HubError;
 use crate::event_id::EventId;
-use crate::sse::check_field;
+use crate::sse::{check_field, check_topic};
 use crate::topic::any_match;
 use crate::transport::Update;
 use crate::AppState;
@@ -36,7 +36,7 @@ fn parse_form(body: &[u8], state: &AppState) -> Result<Update, HubError> {
     for (name, value) in form_urlencoded::parse(body) {
         match name.as_ref() {
             "topic" => {
-                check_field("topic", &value, limits.max_field_bytes)?;
+                check_topic(&value, limits.max_field_bytes)?;
                 update.topics.push(value.into_owned());
             }
             "data" => update.data = value.into_owned(),

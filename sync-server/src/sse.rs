@@ -32,6 +32,14 @@ pub fn check_field(what: &str, value: &str, max: usize) -> Result<(), HubError> 
     Ok(())
 }
 
+/// Checks a topic or topic selector: like [`check_field`], and not empty.
+pub fn check_topic(value: &str, max: usize) -> Result<(), HubError> {
+    if value.is_empty() {
+        return Err(HubError::BadRequest("a topic must not be empty".into()));
+    }
+    check_field("topic", value, max)
+}
+
 fn push_field(out: &mut Vec<u8>, name: &str, value: &str) {
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b": ");

@@ -156,3 +156,61 @@ pub fn frames(sub: Subscription) -> impl Stream<Item = Result<Bytes, Infallible>
         state.next().await.map(|frame| (Ok(frame), state))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::ConnectionLimiter;
+    use crate::transport::embedded::Embedded;
+    use crate::transport::{Cursor, Replay, Transport, Update};
+    use futures_util::StreamExt;
+
+    fn update(data: &str) -> Update {
+        Update {
+            topics: vec!["/a".into()],
+            data: data.into(),
+            private: false,
+            kind: None,
+            retry: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn live_events_already_replayed_are_not_sent_twice() {
+        let log = Embedded::new(100, 100);
+        let cursor = log.publish(update("0")).await.unwrap();
+        let live = log.listen();
+        // Published after listening but before the replay is read: in both.
+        log.publish(update("1")).await.unwrap();
+        let Replay::Events { events, head } = log.replay(Cursor::After(cursor)).await.unwrap()
+        else {
+            panic!("expected a replay");
+        };
+        log.publish(update("2")).await.unwrap();
+        let metrics = Arc::new(Metrics::new());
+        let sub = Subscription {
+            pending: events.iter().map(|e| e.frame.clone()).collect(),
+            live,
+            filter: Filter {
+                selectors: vec![TopicSelector::Any],
+                private: Vec::new(),
+            },
+            position: head,
+            heartbeat: Duration::from_secs(60),
+            deadline: None,
+            shutdown: CancellationToken::new(),
+            retry_ms: 1000,
+            guard: Arc::new(ConnectionLimiter::new(1))
+                .acquire(None, &metrics.connections)
+                .unwrap(),
+            metrics,
+        };
+        let frames: Vec<_> = frames(sub).take(2).map(|f| f.unwrap()).collect().await;
+        let text: Vec<_> = frames
+            .iter()
+            .map(|f| std::str::from_utf8(f).unwrap())
+            .collect();
+        assert!(text[0].ends_with("data: 1\n\n"), "{text:?}");
+        assert!(text[1].ends_with("data: 2\n\n"), "{text:?}");
+    }
+}

@@ -2,7 +2,7 @@
 
 use crate::error::HubError;
 use crate::event_id::EventId;
-use crate::sse::{self, check_field};
+use crate::sse::{self, check_topic};
 use crate::stream::{frames, Filter, Subscription};
 use crate::topic::TopicSelector;
 use crate::transport::{reset_frame, Cursor, Replay};
@@ -31,15 +31,15 @@ fn parse_query(raw: &str, state: &AppState) -> Result<Query, HubError> {
     for (name, value) in form_urlencoded::parse(raw.as_bytes()) {
         let selector = match name.as_ref() {
             "match" => {
-                check_field("topic", &value, limits.max_field_bytes)?;
+                check_topic(&value, limits.max_field_bytes)?;
                 TopicSelector::exact(&value)
             }
             "topic" => {
-                check_field("topic", &value, limits.max_field_bytes)?;
+                check_topic(&value, limits.max_field_bytes)?;
                 TopicSelector::legacy(&value)?
             }
             "match_urlpattern" => {
-                check_field("topic", &value, limits.max_field_bytes)?;
+                check_topic(&value, limits.max_field_bytes)?;
                 TopicSelector::url_pattern(&value)?
             }
             "last_event_id" | "lastEventID" => {
@@ -123,8 +123,11 @@ pub async fn handler(
             .unwrap_or_default(),
     };
     let live = state.transport.listen();
-    let replay = state.transport.replay(cursor.clone()).await?;
-    let (pending, position, started_at) = initial_frames(&state, replay, &cursor, &filter);
+    let (pending, position, started_at) = match state.transport.replay(cursor.clone()).await {
+        Ok(replay) => initial_frames(&state, replay, &cursor, &filter),
+        Err(e @ HubError::Unavailable(_)) => degraded_start(&state, &e).await,
+        Err(e) => return Err(e),
+    };
     let sub = Subscription {
         pending,
         live,
@@ -141,6 +144,18 @@ pub async fn handler(
         guard,
     };
     Ok(sse_response(sub, &started_at))
+}
+
+/// When the log cannot be read (Redis down), the subscription still starts, with a reset:
+/// continuity cannot be proved, and live events follow once the log is back.
+/// The reset carries no id: there is no cursor to give; live events of the current epoch
+/// are delivered, and an epoch change brings another reset.
+async fn degraded_start(state: &AppState, error: &HubError) -> (VecDeque<Bytes>, EventId, String) {
+    tracing::warn!(%error, "replay unavailable; starting the stream with a reset");
+    state.metrics.resets.inc();
+    let epoch = state.transport.health().await.epoch.unwrap_or_default();
+    let pending = VecDeque::from([sse::retry_hint(state.config.retry_ms), reset_frame(None)]);
+    (pending, EventId::new(&epoch, (0, 0)), "earliest".to_owned())
 }
 
 /// The frames sent before live events, the position they reach, and where the stream

@@ -128,6 +128,19 @@ async fn redis_restarting_empty_resets_clients_and_degrades_health_meanwhile() {
     wait_for_status(&hub, "degraded").await;
     let health = hub.health().await;
     assert_eq!(health["transport"]["ok"], false);
+    // Subscribing still works while Redis is down: the stream starts with a reset.
+    let mut during = hub
+        .subscribe("match=/a", &[("last-event-id", &before)])
+        .await;
+    assert_eq!(
+        (during.status, during.last_event_id.as_deref()),
+        (200, Some("earliest"))
+    );
+    let reset = during.next_event().await.unwrap();
+    assert_eq!(
+        (field(&reset, "event"), field(&reset, "id")),
+        (Some("reset"), None)
+    );
     redis.restart_empty();
 
     let reset = client.next_event_within(STALENESS).await.unwrap();

@@ -136,6 +136,7 @@ async fn control_characters_are_rejected_never_echoed() {
         "topic=/a&type=x%0Aevent: y&data=x",
         "topic=/a&retry=soon&data=x",
         "data=no-topic",
+        "topic=&data=empty-topic",
     ] {
         let (status, body) = error_of(&state, publish_request(&publisher_token(), form)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{form}");

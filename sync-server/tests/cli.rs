@@ -61,8 +61,8 @@ async fn start() -> (Server, String) {
 }
 
 #[tokio::test]
-async fn scripts_publish_and_invalidate_and_shutdown_is_graceful() {
-    let (mut server, url) = start().await;
+async fn scripts_publish_and_invalidate() {
+    let (_server, url) = start().await;
     let mut client =
         SseClient::connect(&format!("{url}/.well-known/mercure?match=/cache/shop"), &[]).await;
     assert_eq!(client.status, 200);
@@ -118,7 +118,13 @@ async fn scripts_publish_and_invalidate_and_shutdown_is_graceful() {
         .unwrap();
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("403"));
+}
 
+#[tokio::test]
+async fn sigterm_tells_streams_to_reconnect_and_exits() {
+    let (mut server, url) = start().await;
+    let mut client = SseClient::connect(&format!("{url}/.well-known/mercure?match=/a"), &[]).await;
+    assert_eq!(client.status, 200);
     let pid = server.0.id().to_string();
     assert!(Command::new("kill")
         .args(["-TERM", &pid])

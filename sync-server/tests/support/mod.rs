@@ -5,6 +5,7 @@ pub mod hub;
 pub mod redis_server;
 
 use axum::body::Body;
+use axum::http::StatusCode;
 use axum::http::{Request, Response};
 use http_body_util::BodyExt;
 use std::time::Duration;
@@ -12,6 +13,8 @@ use sync_server::auth::Auth;
 use sync_server::config::HubConfig;
 use sync_server::token::TokenRequest;
 use sync_server::AppState;
+use sync_server::{app, AppState as State};
+use tower::ServiceExt;
 
 pub const SECRET: &[u8] = b"test-secret-that-is-long-enough-for-hs256";
 pub const RSA_PRIVATE: &[u8] = include_bytes!("rsa_private.pem");
@@ -117,4 +120,31 @@ pub fn field<'a>(block: &'a str, name: &str) -> Option<&'a str> {
     block
         .lines()
         .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(": ")))
+}
+
+/// Publishes through `oneshot` with a publisher token and answers the id.
+pub async fn publish(state: &State, form: &str) -> String {
+    let response = app(state.clone())
+        .oneshot(publish_request(&publisher_token(), form))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    text(response).await
+}
+
+/// Subscribes through `oneshot`.
+pub async fn subscribe(state: &State, query: &str) -> Events {
+    let response = app(state.clone())
+        .oneshot(subscribe_request(query))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    Events::new(response)
+}
+
+/// The status and JSON body of a failing request.
+pub async fn error_of(state: &State, request: Request<Body>) -> (StatusCode, serde_json::Value) {
+    let response = app(state.clone()).oneshot(request).await.unwrap();
+    let status = response.status();
+    (status, serde_json::from_str(&text(response).await).unwrap())
 }

@@ -1,0 +1,131 @@
+//! Heartbeats, token expiry, shutdown, health, metrics and CORS, through `oneshot`.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use axum::body::Body;
+use axum::http::Request;
+use std::time::Duration;
+use support::*;
+use sync_server::app;
+use sync_server::config::HubConfig;
+use sync_server::token::TokenRequest;
+use tower::ServiceExt;
+
+#[tokio::test(start_paused = true)]
+async fn heartbeats_keep_idle_streams_alive() {
+    let state = state(HubConfig {
+        heartbeat: Duration::from_secs(15),
+        ..config()
+    });
+    let mut events = subscribe(&state, "match=/a").await;
+    events.next().await.unwrap(); // retry hint
+    let started = tokio::time::Instant::now();
+    assert_eq!(
+        events.next_within(Duration::from_secs(60)).await.unwrap(),
+        ":\n\n"
+    );
+    assert_eq!(started.elapsed(), Duration::from_secs(15));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stream_ends_when_its_token_expires() {
+    let state = state(HubConfig::default());
+    let token = TokenRequest::new()
+        .subscribe("*")
+        .ttl(Duration::from_secs(120))
+        .hs256(SECRET)
+        .unwrap();
+    let request = Request::get(format!("{}?match=/a", sync_server::MERCURE_PATH))
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let mut events = Events::new(app(state.clone()).oneshot(request).await.unwrap());
+    let started = tokio::time::Instant::now();
+    let mut last = None;
+    while let Some(block) = events.next_within(Duration::from_secs(600)).await {
+        last = Some(block);
+    }
+    assert_eq!(last.as_deref(), Some(": token expired\n\n"));
+    let lived = started.elapsed();
+    assert!(
+        lived > Duration::from_secs(118) && lived <= Duration::from_secs(120),
+        "{lived:?}"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_tells_streams_to_reconnect() {
+    let state = state(config());
+    let mut events = subscribe(&state, "match=/a").await;
+    events.next().await.unwrap();
+    state.shutdown.cancel();
+    let retry = events.next().await.unwrap();
+    assert!(retry.starts_with("retry: "), "{retry}");
+    assert!(events.next().await.unwrap().contains("reconnect"));
+    assert_eq!(events.next().await, None);
+}
+
+#[tokio::test]
+async fn health_metrics_and_cors() {
+    let state = state(HubConfig {
+        cors_origins: vec!["https://app.example".into()],
+        ..config()
+    });
+    let health = text(
+        app(state.clone())
+            .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
+            .await
+            .unwrap(),
+    )
+    .await;
+    let health: serde_json::Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["transport"]["transport"], "embedded");
+    publish(&state, "topic=/a&data=x").await;
+    let metrics = text(
+        app(state.clone())
+            .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+            .await
+            .unwrap(),
+    )
+    .await;
+    for name in [
+        "hub_connections",
+        "hub_events_in_total 1",
+        "hub_events_out_total",
+        "hub_replays_total",
+        "hub_resets_total",
+        "hub_lagged_clients_total",
+        "hub_publish_latency_seconds_count 1",
+    ] {
+        assert!(metrics.contains(name), "{name} missing in {metrics}");
+    }
+    let preflight = |origin: &str| {
+        Request::options(sync_server::MERCURE_PATH)
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let allowed = app(state.clone())
+        .oneshot(preflight("https://app.example"))
+        .await
+        .unwrap();
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    assert_eq!(
+        allowed.headers()["access-control-allow-credentials"],
+        "true"
+    );
+    let denied = app(state)
+        .oneshot(preflight("https://evil.example"))
+        .await
+        .unwrap();
+    assert!(denied
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+}

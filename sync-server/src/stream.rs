@@ -78,18 +78,20 @@ impl State {
     }
 
     fn accept(&mut self, event: &Event) {
-        let position = &self.sub.position;
+        let same_epoch = event.id.epoch == self.sub.position.epoch;
+        if same_epoch && event.id.offset <= self.sub.position.offset {
+            // Already covered by the replay (or by a later reset).
+            return;
+        }
         if event.kind == EventKind::EpochChanged {
             self.sub.metrics.resets.inc();
             self.push(event.frame.clone());
             self.sub.position = event.id.clone();
             return;
         }
-        if event.id.epoch != position.epoch {
+        if !same_epoch {
             self.sub.metrics.resets.inc();
             self.push(reset_frame(None));
-        } else if event.id.offset <= position.offset {
-            return;
         }
         self.sub.position = event.id.clone();
         if self.sub.filter.accepts(event) {
@@ -173,6 +175,60 @@ mod tests {
             kind: None,
             retry: None,
         }
+    }
+
+    fn subscription(live: broadcast::Receiver<Arc<Event>>, position: EventId) -> Subscription {
+        let metrics = Arc::new(Metrics::new());
+        Subscription {
+            pending: VecDeque::new(),
+            live,
+            filter: Filter {
+                selectors: vec![TopicSelector::Any],
+                private: Vec::new(),
+            },
+            position,
+            heartbeat: Duration::from_secs(60),
+            deadline: None,
+            shutdown: CancellationToken::new(),
+            retry_ms: 1000,
+            guard: Arc::new(ConnectionLimiter::new(1))
+                .acquire(None, &metrics.connections)
+                .unwrap(),
+            metrics,
+        }
+    }
+
+    #[tokio::test]
+    async fn announcements_covered_by_the_replay_are_skipped() {
+        let (sender, live) = broadcast::channel(16);
+        // The subscriber's replay already ran in epoch bb, past the announcement.
+        let sub = subscription(live, EventId::new("bb", (12, 0)));
+        let send = |event: Event| sender.send(Arc::new(event)).unwrap();
+        send(Event::epoch_changed(EventId::new("bb", (10, 0))));
+        send(Event::from_update(
+            EventId::new("bb", (11, 0)),
+            &update("seen"),
+        ));
+        send(Event::from_update(
+            EventId::new("bb", (13, 0)),
+            &update("new"),
+        ));
+        send(Event::from_update(
+            EventId::new("cc", (1, 0)),
+            &update("next"),
+        ));
+        send(Event::epoch_changed(EventId::new("dd", (5, 0))));
+        drop(sender);
+        let frames: Vec<_> = frames(sub).map(|f| f.unwrap()).collect().await;
+        let text: Vec<_> = frames
+            .iter()
+            .map(|f| std::str::from_utf8(f).unwrap().to_owned())
+            .collect();
+        assert_eq!(text.len(), 4, "{text:?}");
+        assert!(text[0].starts_with("id: bb-13-0"), "{text:?}");
+        assert!(text[1].starts_with("event: reset"), "{text:?}");
+        assert!(text[2].starts_with("id: cc-1-0"), "{text:?}");
+        assert!(text[3].starts_with("id: dd-5-0\nevent: reset"), "{text:?}");
     }
 
     #[tokio::test]

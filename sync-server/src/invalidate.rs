@@ -1,6 +1,8 @@
 //! `POST /invalidate`: the JSON convenience endpoint. The body is cache-core's invalidation
 //! message; the hub publishes it as a `type: invalidate` update on the namespace's topic and
-//! answers `{"id": "<event id>", "topic": "/cache/<ns>"}`.
+//! answers `{"id": "<event id>", "topic": "/cache/<ns>"}`. With `?private=on` the update is
+//! private: only subscribers whose token may subscribe to the topic receive it (use it for
+//! per-user namespaces, whose keys are nobody else's business).
 
 use crate::error::HubError;
 use crate::publish::{authorize_publish, publish_update, read_body};
@@ -21,12 +23,14 @@ pub async fn handler(
     let text = std::str::from_utf8(&body)
         .map_err(|_| HubError::BadRequest("the body must be UTF-8 JSON".into()))?;
     let invalidation = Invalidation::from_json(text)?;
+    let private = form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+        .any(|(name, value)| name == "private" && !matches!(value.as_ref(), "false" | "off" | "0"));
     let topic = invalidation.namespace.topic();
     authorize_publish(&state, &parts.headers, std::slice::from_ref(&topic))?;
     let update = Update {
         topics: vec![topic.clone()],
         data: invalidation.to_json(),
-        private: false,
+        private,
         kind: Some(TYPE_INVALIDATE.to_owned()),
         retry: None,
     };

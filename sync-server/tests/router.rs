@@ -268,6 +268,27 @@ async fn invalidate_publishes_on_the_namespace_topic() {
         field(&event, "data"),
         Some(r#"{"v":1,"ns":"shop","keys":["product:42"],"tags":["catalog"]}"#)
     );
+    let private = Request::post("/invalidate?private=on")
+        .header("authorization", format!("Bearer {}", publisher_token()))
+        .body(Body::from(r#"{"ns":"shop","keys":["user-secret"]}"#))
+        .unwrap();
+    assert_eq!(
+        app(state.clone()).oneshot(private).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let public = Request::post("/invalidate")
+        .header("authorization", format!("Bearer {}", publisher_token()))
+        .body(Body::from(r#"{"ns":"shop","keys":["public"]}"#))
+        .unwrap();
+    assert_eq!(
+        app(state.clone()).oneshot(public).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let next = events.next_event().await.unwrap();
+    assert!(
+        next.contains("public") && !next.contains("user-secret"),
+        "anonymous got a private update: {next}"
+    );
     let bad = Request::post("/invalidate")
         .header("authorization", format!("Bearer {}", publisher_token()))
         .body(Body::from(r#"{"ns":"a:b","keys":["k"]}"#))

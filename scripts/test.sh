@@ -32,7 +32,8 @@ step "web demo build"
 ensure_npm_packages "$ROOT/web-demo"
 (cd web-demo && npx vite build --logLevel warn)
 
-step "browser suites"
+step "browser suites (against the hub binary and a real redis-server)"
+cargo build -p sync-server
 run node --test --test-concurrency=1 tests/
 
 sum() { grep -oE '[0-9]+' | awk '{ s += $1 } END { print s + 0 }'; }

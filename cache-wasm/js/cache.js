@@ -219,6 +219,16 @@ export class Cache {
     return n;
   }
 
+  /**
+   * Applies a hub reset message (the JSON `data` of a `reset` update): drops everything when
+   * it names no namespace or this one. Returns whether it applied.
+   */
+  applyReset(json) {
+    const applied = this.#raw.applyReset(json);
+    this.#drain();
+    return applied;
+  }
+
   /** Drops everything because continuity with the server was lost (a hub `reset`). */
   reset() {
     this.#raw.reset();

@@ -92,6 +92,7 @@ export class Cache<V = unknown> {
   getOrSet(key: string, loader: () => V | Promise<V>, options?: SetOptions): Promise<V>;
   invalidate(selector?: InvalidateSelector): number;
   applyInvalidation(json: string): number;
+  applyReset(json: string): boolean;
   reset(): void;
   cleanup(): number;
   stats(): CacheStats;
@@ -106,3 +107,57 @@ export function initCacheWasm(moduleOrPath?: CacheOptions['wasm']): Promise<unkn
 export function key(...parts: Array<string | number>): string;
 export function estimateBytes(value: unknown): number;
 export function isCacheError(err: unknown, code?: CacheError['code']): err is CacheError;
+
+/** Options of `connectSync`. Defaults are in `SYNC_DEFAULTS`. */
+export interface SyncOptions {
+  /** Default `'/.well-known/mercure'` (resolved against the page's URL). */
+  hub?: string;
+  /** Caches whose namespaces follow the hub. */
+  caches?: Cache<any>[];
+  /** Default: `/cache/<namespace>` of each cache. */
+  topics?: string[];
+  /** Send cookies to a hub on another origin (the `mercureAuthorization` cookie). Default false. */
+  withCredentials?: boolean;
+  /** Called after a 401/403 for a fresh token, set as the `mercureAuthorization` cookie. */
+  getToken?: () => Promise<string | undefined>;
+  /** How long the stream may be down before every cache is dropped. Default 30 000. */
+  stalenessMs?: number;
+  /** Reconnect backoff bounds (with 50 % jitter). Defaults 500 and 30 000. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Names the BroadcastChannel, the Web Lock and the persisted cursor. Default `'cache-wasm-sync'`. */
+  name?: string;
+  /** Called after each applied update, e.g. to forward it to a service worker. */
+  onEvent?: (type: 'invalidate' | 'reset', data: string) => void;
+}
+
+export type SyncStatus = 'connecting' | 'live' | 'degraded' | 'offline';
+
+export interface SyncStats {
+  eventsApplied: number;
+  resets: number;
+  /** Updates that failed validation and were dropped. */
+  rejected: number;
+  reconnects: number;
+  lastEventId: string | null;
+  lastEventAt: number | null;
+  /** How long the stream has been down (0 while live). */
+  downMs: number;
+  status: SyncStatus;
+  leader: boolean;
+}
+
+export class SyncClient extends EventTarget {
+  readonly status: SyncStatus;
+  /** Whether this tab holds the browser's one connection. */
+  readonly leader: boolean;
+  stats(): SyncStats;
+  addCache(cache: Cache<any>): void;
+  /** Wipes the namespaces (default: every followed cache's) in every tab, then closes. */
+  logout(options?: { namespaces?: string[] }): void;
+  close(): void;
+}
+
+export const SYNC_DEFAULTS: Readonly<Required<Pick<SyncOptions, 'hub' | 'withCredentials' | 'stalenessMs' | 'minBackoffMs' | 'maxBackoffMs' | 'name'>>>;
+export function connectSync(options: SyncOptions): SyncClient;
+export function backoffDelay(attempt: number, minMs: number, maxMs: number, random?: () => number): number;

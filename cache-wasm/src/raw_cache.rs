@@ -7,7 +7,7 @@ use crate::error::CacheError;
 use crate::storage::{Backend, MemoryBackend, WebStorage, WebStorageKind};
 use cache_core::index::{CacheIndex, EventKind, Limits, Lookup, Slot};
 use cache_core::key::{validate_key, KeySpace, Namespace};
-use cache_core::message::{Invalidation, Selector};
+use cache_core::message::{Invalidation, Reset, Selector};
 use cache_core::ttl::{clock_ms, expiry};
 use std::collections::HashMap;
 use wasm_bindgen::prelude::*;
@@ -254,6 +254,21 @@ impl RawCache {
             return Ok(0);
         }
         Ok(self.apply_selector(&msg.selector))
+    }
+
+    /// Applies a hub reset message (its JSON): drops everything when it names no namespace
+    /// or this one. Returns whether it applied.
+    #[wasm_bindgen(js_name = applyReset)]
+    pub fn apply_reset(&mut self, json: &str) -> Result<bool, JsValue> {
+        let reset = Reset::from_json(json).map_err(CacheError::from)?;
+        let applies = reset
+            .ns
+            .as_deref()
+            .is_none_or(|ns| ns == self.space.namespace().as_str());
+        if applies {
+            self.reset();
+        }
+        Ok(applies)
     }
 
     /// Removes every expired entry now; returns how many.

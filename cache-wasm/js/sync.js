@@ -1,0 +1,347 @@
+// SyncClient: keeps a set of caches coherent with the hub.
+//
+// One EventSource per browser: the tabs of an origin elect a leader with the Web Locks API;
+// the leader holds the stream and relays every event to the other tabs over a
+// BroadcastChannel. The last applied event id and the last time the stream was known to be
+// live are kept in localStorage, so a new leader (or a reload) resumes where the old one
+// stopped, and a client that cannot prove continuity drops its caches before serving again.
+// Messages are validated and applied by the caches themselves (in wasm).
+
+/** Defaults of `connectSync` options, written once. */
+export const SYNC_DEFAULTS = Object.freeze({
+  hub: '/.well-known/mercure',
+  withCredentials: false,
+  stalenessMs: 30_000,
+  minBackoffMs: 500,
+  maxBackoffMs: 30_000,
+  name: 'cache-wasm-sync',
+});
+
+const STATUS = ['connecting', 'live', 'degraded', 'offline'];
+
+/** The reset every cache applies when continuity is lost. */
+export const CONTINUITY_RESET = '{"v":1,"reason":"continuity"}';
+
+/** Delay before reconnect attempt `attempt` (0-based): exponential, capped, with 50 % jitter. */
+export function backoffDelay(attempt, minMs, maxMs, random = Math.random) {
+  const base = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
+  return Math.round(base * (0.5 + random() / 2));
+}
+
+/** Starts following the hub; see `SyncClient`. */
+export function connectSync(options) {
+  return new SyncClient(options);
+}
+
+/**
+ * Follows the hub's `invalidate` and `reset` updates for `caches`. Emits `status` events
+ * (`event.detail` is the new status) and `logout`. `status` is `connecting` (no stream yet),
+ * `live`, `degraded` (stream down for less than `stalenessMs`: caches still serve) or
+ * `offline` (down longer, closed, or logged out: the caches were dropped).
+ */
+export class SyncClient extends EventTarget {
+  #o;
+  #caches = new Set();
+  #topics;
+  #stateKey;
+  #status = 'connecting';
+  #channel = null;
+  #source = null;
+  #leader = false;
+  #releaseLock = null;
+  #closed = false;
+  #attempt = 0;
+  #retryTimer = null;
+  #staleTimer = null;
+  #aliveTimer = null;
+  #downSince = null;
+  #counters = { eventsApplied: 0, resets: 0, rejected: 0, reconnects: 0, lastEventId: null, lastEventAt: null };
+
+  constructor(options = {}) {
+    super();
+    this.#o = { ...SYNC_DEFAULTS, ...options };
+    for (const cache of options.caches ?? []) this.#caches.add(cache);
+    this.#topics = options.topics ?? [...new Set([...this.#caches].map((c) => `/cache/${c.namespace}`))];
+    this.#stateKey = `cw::sync:${this.#o.name}`;
+    // A reload, or the first leader after a while, cannot vouch for what Web Storage holds.
+    const state = this.#readState();
+    if (!state || Date.now() - state.liveAt > this.#o.stalenessMs) this.#applyLocally('reset', CONTINUITY_RESET);
+    if (typeof BroadcastChannel === 'function') {
+      this.#channel = new BroadcastChannel(this.#o.name);
+      this.#channel.onmessage = (e) => this.#onRelay(e.data);
+      this.#channel.postMessage({ kind: 'hello' });
+    }
+    if (globalThis.navigator?.locks) {
+      navigator.locks.request(`${this.#o.name}:leader`, () => new Promise((release) => {
+        this.#releaseLock = release;
+        this.#becomeLeader();
+      }));
+    } else {
+      this.#becomeLeader(); // no Web Locks: every tab holds its own connection
+    }
+  }
+
+  /** `connecting`, `live`, `degraded` or `offline`. */
+  get status() {
+    return this.#status;
+  }
+
+  /** Whether this tab holds the browser's one connection. */
+  get leader() {
+    return this.#leader;
+  }
+
+  /** Counters: eventsApplied, resets, rejected, reconnects, lastEventId, lastEventAt, downMs. */
+  stats() {
+    const downMs = this.#downSince === null ? 0 : Date.now() - this.#downSince;
+    return { ...this.#counters, status: this.#status, leader: this.#leader, downMs };
+  }
+
+  /** Follows one more cache (its namespace's topic must be among `topics`). */
+  addCache(cache) {
+    this.#caches.add(cache);
+  }
+
+  /**
+   * Wipes the user's namespaces (default: every followed cache) in every storage and every
+   * tab, then closes the stream everywhere.
+   */
+  logout({ namespaces } = {}) {
+    const names = namespaces ?? [...this.#caches].map((c) => c.namespace);
+    this.#channel?.postMessage({ kind: 'logout', namespaces: names });
+    this.#logoutHere(names);
+  }
+
+  /** Stops following the hub in this tab; another tab takes the connection over. */
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stopStream();
+    if (typeof removeEventListener === 'function') {
+      removeEventListener('offline', this.#onOffline);
+      removeEventListener('online', this.#onOnline);
+    }
+    clearTimeout(this.#staleTimer);
+    this.#channel?.close();
+    this.#channel = null;
+    this.#releaseLock?.();
+    this.#setStatus('offline');
+  }
+
+  #logoutHere(names) {
+    for (const cache of this.#caches) if (names.includes(cache.namespace)) cache.clear();
+    localStorage.removeItem(this.#stateKey);
+    this.close();
+    this.dispatchEvent(new CustomEvent('logout', { detail: names }));
+  }
+
+  #becomeLeader() {
+    if (this.#closed) return this.#releaseLock?.();
+    this.#leader = true;
+    // An open stream may not notice that the network went away (a half-open connection stays
+    // silent), so the browser's own verdict counts: offline means down.
+    if (typeof addEventListener === 'function') {
+      addEventListener('offline', this.#onOffline);
+      addEventListener('online', this.#onOnline);
+    }
+    this.#connect();
+  }
+
+  #onOffline = () => {
+    if (this.#closed || !this.#source) return;
+    this.#stopStream();
+    this.#markDown();
+  };
+
+  #onOnline = () => {
+    if (this.#closed || this.#source) return;
+    this.#attempt = 0;
+    clearTimeout(this.#retryTimer);
+    this.#connect();
+  };
+
+  #url() {
+    const url = new URL(this.#o.hub, globalThis.location?.href);
+    for (const topic of this.#topics) url.searchParams.append('match', topic);
+    const cursor = this.#readState()?.cursor;
+    if (cursor) url.searchParams.set('last_event_id', cursor);
+    return url;
+  }
+
+  async #connect() {
+    if (this.#closed) return;
+    // Without a cursor, learn where the log stands before streaming, so that whoever holds
+    // the connection next resumes from there instead of missing what came in between.
+    if (!this.#readState()?.cursor) await this.#learnHead();
+    if (this.#closed) return;
+    const url = this.#url();
+    const source = new EventSource(url, { withCredentials: this.#o.withCredentials });
+    this.#source = source;
+    source.onopen = () => {
+      this.#attempt = 0;
+      this.#downSince = null;
+      clearTimeout(this.#staleTimer);
+      this.#setStatus('live');
+      this.#touchLive();
+      clearInterval(this.#aliveTimer);
+      this.#aliveTimer = setInterval(() => this.#touchLive(), Math.max(1000, this.#o.stalenessMs / 3));
+    };
+    for (const type of ['invalidate', 'reset', 'message']) {
+      source.addEventListener(type, (e) => this.#receive(type, e.data, e.lastEventId));
+    }
+    source.onerror = () => {
+      this.#markDown();
+      // A non-200 answer or a wrong content type ends an EventSource for good: make a new one.
+      if (source.readyState === EventSource.CLOSED) {
+        this.#stopStream();
+        this.#scheduleReconnect(url);
+      }
+    };
+  }
+
+  #stopStream() {
+    this.#source?.close();
+    this.#source = null;
+    clearInterval(this.#aliveTimer);
+    clearTimeout(this.#retryTimer);
+  }
+
+  async #scheduleReconnect(url) {
+    const delay = backoffDelay(this.#attempt++, this.#o.minBackoffMs, this.#o.maxBackoffMs);
+    this.#counters.reconnects++;
+    if (await this.#unauthorized(url)) {
+      // Never fall back to an anonymous stream: ask the app for a fresh token, or wait.
+      const token = await this.#o.getToken?.().catch(() => undefined);
+      if (token) setAuthorizationCookie(url, token);
+      this.dispatchEvent(new CustomEvent('unauthorized'));
+    }
+    if (!this.#closed) this.#retryTimer = setTimeout(() => this.#connect(), delay);
+  }
+
+  // EventSource hides the status and headers of an answer; a plain request shows them. It is
+  // aborted as soon as the headers are in.
+  async #peek(url) {
+    const controller = new AbortController();
+    try {
+      const response = await fetch(url, {
+        credentials: this.#o.withCredentials ? 'include' : 'same-origin',
+        headers: { accept: 'text/event-stream' },
+        signal: controller.signal,
+      });
+      return { status: response.status, head: response.headers.get('mercure-last-event-id') };
+    } catch {
+      return { status: 0, head: null };
+    } finally {
+      controller.abort();
+    }
+  }
+
+  async #unauthorized(url) {
+    const { status } = await this.#peek(url);
+    return status === 401 || status === 403;
+  }
+
+  async #learnHead() {
+    const { status, head } = await this.#peek(this.#url());
+    if (status === 200 && head && head !== 'earliest') {
+      this.#writeState({ cursor: head, liveAt: this.#readState()?.liveAt ?? 0 });
+    }
+  }
+
+  #markDown() {
+    if (this.#downSince !== null) return;
+    this.#downSince = Date.now();
+    clearInterval(this.#aliveTimer);
+    this.#setStatus(this.#status === 'live' ? 'degraded' : this.#status);
+    clearTimeout(this.#staleTimer);
+    // Down longer than the bound: nothing cached can be vouched for any more.
+    this.#staleTimer = setTimeout(() => {
+      this.#relay('reset', CONTINUITY_RESET, null);
+      this.#setStatus('offline');
+    }, this.#o.stalenessMs);
+  }
+
+  #receive(type, data, id) {
+    this.#relay(type, data, id);
+    if (id) this.#writeState({ cursor: id, liveAt: Date.now() });
+  }
+
+  // Applies an event here and sends it to the other tabs.
+  #relay(type, data, id) {
+    this.#applyLocally(type, data, id);
+    this.#channel?.postMessage({ kind: 'event', type, data, id });
+  }
+
+  #applyLocally(type, data, id) {
+    if (id) this.#counters.lastEventId = id;
+    this.#counters.lastEventAt = Date.now();
+    if (type === 'message') return;
+    for (const cache of this.#caches) {
+      try {
+        if (type === 'invalidate') cache.applyInvalidation(data);
+        else if (type === 'reset') cache.applyReset(data);
+      } catch {
+        // A malformed update is dropped (and counted); it never breaks the stream.
+        this.#counters.rejected++;
+        return;
+      }
+    }
+    if (type === 'invalidate') this.#counters.eventsApplied++;
+    if (type === 'reset') this.#counters.resets++;
+    this.#o.onEvent?.(type, data);
+  }
+
+  #onRelay(message) {
+    if (this.#closed || typeof message !== 'object' || message === null) return;
+    switch (message.kind) {
+      case 'event':
+        if (!this.#leader) this.#applyLocally(message.type, message.data, message.id);
+        break;
+      case 'status':
+        if (!this.#leader && STATUS.includes(message.status)) this.#setStatus(message.status, false);
+        break;
+      case 'hello':
+        if (this.#leader) this.#channel?.postMessage({ kind: 'status', status: this.#status });
+        break;
+      case 'logout':
+        if (Array.isArray(message.namespaces)) this.#logoutHere(message.namespaces);
+        break;
+    }
+  }
+
+  #setStatus(status, broadcast = true) {
+    if (status === this.#status) return;
+    this.#status = status;
+    if (broadcast && this.#leader) this.#channel?.postMessage({ kind: 'status', status });
+    this.dispatchEvent(new CustomEvent('status', { detail: status }));
+  }
+
+  #touchLive() {
+    const state = this.#readState();
+    this.#writeState({ cursor: state?.cursor ?? null, liveAt: Date.now() });
+  }
+
+  #readState() {
+    try {
+      const state = JSON.parse(localStorage.getItem(this.#stateKey));
+      return typeof state?.liveAt === 'number' ? state : null;
+    } catch {
+      return null;
+    }
+  }
+
+  #writeState(state) {
+    try {
+      localStorage.setItem(this.#stateKey, JSON.stringify(state));
+    } catch {
+      // Without a persisted cursor a reload resets the caches: safe, only slower.
+    }
+  }
+}
+
+// EventSource cannot send headers; the hub also reads the token from this cookie. It reaches
+// a hub on the page's own site only; a hub elsewhere needs the cookie set by the app's server.
+function setAuthorizationCookie(url, token) {
+  const secure = url.protocol === 'https:' ? '; Secure' : '';
+  document.cookie = `mercureAuthorization=${encodeURIComponent(token)}; Path=${url.pathname}; SameSite=Strict${secure}`;
+}

@@ -1,0 +1,257 @@
+// SyncClient against the real hub (and a real redis-server), in headless Chromium: every layer
+// of every tab follows the hub's invalidations, one connection per browser, resume, reset,
+// logout.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launchBrowser, watchErrors } from './support/browser.mjs';
+import { siteDir, startHub, startRedis, publisherToken, invalidate, metric } from './support/hub.mjs';
+
+let site;
+let hub;
+let browser;
+let token;
+
+before(async () => {
+  site = siteDir();
+  hub = await startHub({ staticDir: site.dir });
+  browser = await launchBrowser();
+  token = publisherToken();
+});
+after(async () => {
+  await browser?.close();
+  await hub?.stop();
+  site?.remove();
+});
+
+// Memory, localStorage and sessionStorage caches of namespace `shop`, followed by one client.
+async function setUp(page, options = {}) {
+  await page.evaluate(async (opts) => {
+    const layers = {};
+    for (const storage of ['memory', 'local', 'session']) {
+      layers[storage] = await lib.createCache({ storage, namespace: 'shop' });
+    }
+    window.layers = layers;
+    window.statuses = [];
+    window.sync = lib.connectSync({ caches: Object.values(layers), ...opts });
+    sync.addEventListener('status', (e) => statuses.push(e.detail));
+  }, options);
+}
+
+async function openTabs(context, n, options, base = hub.url) {
+  const pages = [];
+  for (let i = 0; i < n; i++) {
+    const page = await context.newPage();
+    page.errors = watchErrors(page);
+    await page.goto(`${base}/index.html`);
+    await page.evaluate(() => window.ready);
+    await setUp(page, options);
+    pages.push(page);
+  }
+  for (const page of pages) await page.waitForFunction(() => sync.status === 'live');
+  return pages;
+}
+
+async function until(check, what, timeoutMs = 5_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const fill = (page, key) =>
+  page.evaluate((k) => Object.values(layers).forEach((c) => c.set(k, { v: 1 })), key);
+const holds = (page, key) =>
+  page.evaluate((k) => Object.entries(layers).filter(([, c]) => c.has(k)).map(([s]) => s), key);
+const dropped = (page, key) =>
+  page.waitForFunction((k) => Object.values(layers).every((c) => !c.has(k)), key, { timeout: 5_000 });
+
+test('an invalidation published on the hub drops the key from every layer of every tab', async () => {
+  const context = await browser.newContext();
+  try {
+    const tabs = await openTabs(context, 3);
+    for (const tab of tabs) await fill(tab, 'product:42');
+    for (const tab of tabs) await fill(tab, 'product:7');
+    const started = Date.now();
+    await invalidate(hub.url, token, { ns: 'shop', keys: ['product:42'] });
+    await Promise.all(tabs.map((tab) => dropped(tab, 'product:42')));
+    const elapsed = Date.now() - started;
+    console.log(`# publish -> last of 3 tabs applied: ${elapsed} ms`);
+    for (const tab of tabs) {
+      assert.deepEqual(await holds(tab, 'product:7'), ['memory', 'local', 'session'], 'other keys stay');
+      assert.deepEqual(tab.errors, []);
+    }
+    await invalidate(hub.url, token, { ns: 'shop', patterns: ['product:*'] });
+    await Promise.all(tabs.map((tab) => dropped(tab, 'product:7')));
+    const stats = await tabs[1].evaluate(() => sync.stats());
+    assert.equal(stats.eventsApplied, 2);
+    assert.match(stats.lastEventId, /^[0-9a-f]+-/);
+  } finally {
+    await context.close();
+  }
+});
+
+test('ten tabs share one hub connection; when the leader closes another takes over and misses nothing', async () => {
+  const context = await browser.newContext();
+  try {
+    const tabs = await openTabs(context, 10);
+    assert.equal(await metric(hub.url, 'hub_connections'), 1);
+    const leaders = [];
+    for (const tab of tabs) leaders.push(await tab.evaluate(() => sync.leader));
+    assert.equal(leaders.filter(Boolean).length, 1);
+    const leader = tabs[leaders.indexOf(true)];
+    const rest = tabs.filter((t) => t !== leader);
+    for (const tab of rest) await fill(tab, 'cart');
+    await leader.close();
+    const closedAt = Date.now();
+    // Published while the connection is being handed over: the new leader resumes from the
+    // persisted cursor, so no tab misses it.
+    await invalidate(hub.url, token, { ns: 'shop', keys: ['cart'] });
+    await Promise.all(rest.map((tab) => dropped(tab, 'cart')));
+    await rest[0].waitForFunction(() => sync.status === 'live');
+    const takeover = Date.now() - closedAt;
+    console.log(`# leader closed -> all 9 tabs applied the next event: ${takeover} ms`);
+    assert.ok(takeover < 2_000, `took over in ${takeover} ms`);
+    const newLeaders = [];
+    for (const tab of rest) newLeaders.push(await tab.evaluate(() => sync.leader));
+    assert.equal(newLeaders.filter(Boolean).length, 1);
+    await until(async () => (await metric(hub.url, 'hub_connections')) === 1, 'one hub connection');
+  } finally {
+    await context.close();
+  }
+});
+
+test('a reload resumes from the persisted cursor and applies what it missed', async () => {
+  const context = await browser.newContext();
+  try {
+    const [tab] = await openTabs(context, 1);
+    await tab.evaluate(() => layers.local.set('product:1', 1).set('product:2', 2));
+    await invalidate(hub.url, token, { ns: 'shop', keys: ['unrelated'] }); // moves the cursor
+    await tab.waitForFunction(() => sync.stats().eventsApplied === 1);
+    await tab.goto('about:blank'); // the tab is gone; the hub publishes meanwhile
+    await invalidate(hub.url, token, { ns: 'shop', keys: ['product:1'] });
+    await tab.goto(`${hub.url}/index.html`);
+    await tab.evaluate(() => window.ready);
+    await setUp(tab);
+    await tab.waitForFunction(() => !layers.local.has('product:1'));
+    assert.equal(await tab.evaluate(() => layers.local.get('product:2')), 2, 'the rest survives the reload');
+  } finally {
+    await context.close();
+  }
+});
+
+test('a tab offline while events are published replays them on reconnect, or resets when history was trimmed', async () => {
+  const site2 = siteDir();
+  const own = await startHub({ staticDir: site2.dir, extra: ['--history', '4'] });
+  const context = await browser.newContext();
+  try {
+    const [tab] = await openTabs(context, 1, { minBackoffMs: 100, maxBackoffMs: 300 }, own.url);
+    await fill(tab, 'a');
+    await fill(tab, 'b');
+    await context.setOffline(true);
+    await tab.waitForFunction(() => sync.status === 'degraded');
+    await invalidate(own.url, token, { ns: 'shop', keys: ['a'] });
+    await context.setOffline(false);
+    await dropped(tab, 'a');
+    assert.deepEqual(await holds(tab, 'b'), ['memory', 'local', 'session'], 'a replay drops only what was published');
+    const resetsBefore = await tab.evaluate(() => sync.stats().resets);
+
+    await context.setOffline(true);
+    await tab.waitForFunction(() => sync.status === 'degraded');
+    for (const key of ['x1', 'x2', 'x3', 'x4', 'x5', 'x6']) await invalidate(own.url, token, { ns: 'shop', keys: [key] });
+    await context.setOffline(false);
+    await tab.waitForFunction((n) => sync.stats().resets > n, resetsBefore, { timeout: 5_000 });
+    assert.deepEqual(await holds(tab, 'b'), [], 'history trimmed past the cursor: everything is dropped');
+  } finally {
+    await context.close();
+    await own.stop();
+    site2.remove();
+  }
+});
+
+test('a connection down longer than stalenessMs drops the caches; it comes back live', async () => {
+  const site2 = siteDir();
+  const own = await startHub({ staticDir: site2.dir });
+  const context = await browser.newContext();
+  try {
+    const [tab] = await openTabs(context, 1, { stalenessMs: 1_500, minBackoffMs: 100, maxBackoffMs: 200 }, own.url);
+    await fill(tab, 'product:9');
+    await own.stop();
+    await tab.waitForFunction(() => sync.status === 'degraded');
+    assert.deepEqual(await holds(tab, 'product:9'), ['memory', 'local', 'session'], 'served while within the bound');
+    await tab.waitForFunction(() => sync.status === 'offline', null, { timeout: 5_000 });
+    assert.deepEqual(await holds(tab, 'product:9'), [], 'dropped past the bound');
+    const restarted = await startHub({ staticDir: site2.dir, port: own.port });
+    try {
+      await tab.waitForFunction(() => sync.status === 'live', null, { timeout: 5_000 });
+      const statuses = await tab.evaluate(() => window.statuses);
+      assert.deepEqual(statuses.slice(-4), ['live', 'degraded', 'offline', 'live']);
+    } finally {
+      await restarted.stop();
+    }
+  } finally {
+    await context.close();
+    site2.remove();
+  }
+});
+
+test('Redis restarted empty is an epoch change: every tab resets; a second hub on the same Redis delivers too', async () => {
+  const redis = await startRedis();
+  const site2 = siteDir();
+  const a = await startHub({ staticDir: site2.dir, redis: redis.url });
+  const b = await startHub({ staticDir: site2.dir, redis: redis.url });
+  const context = await browser.newContext();
+  try {
+    const [tab] = await openTabs(context, 1, { minBackoffMs: 100, maxBackoffMs: 300 }, a.url);
+    await fill(tab, 'product:1');
+    await fill(tab, 'product:2');
+    await invalidate(b.url, token, { ns: 'shop', keys: ['product:1'] }); // published on the other instance
+    await dropped(tab, 'product:1');
+    const resetsBefore = await tab.evaluate(() => sync.stats().resets);
+    await redis.kill();
+    const restarted = await startRedis(redis.port);
+    try {
+      await tab.waitForFunction((n) => sync.stats().resets > n, resetsBefore, { timeout: 15_000 });
+      assert.deepEqual(await holds(tab, 'product:2'), [], 'a reset drops what continuity no longer covers');
+    } finally {
+      await restarted.kill();
+    }
+  } finally {
+    await context.close();
+    await a.stop();
+    await b.stop();
+    site2.remove();
+  }
+});
+
+test('logout wipes the namespaces in every tab and closes the stream', async () => {
+  const context = await browser.newContext();
+  try {
+    const tabs = await openTabs(context, 2);
+    for (const tab of tabs) await fill(tab, 'me');
+    await tabs[1].evaluate(() => sync.logout());
+    for (const tab of tabs) {
+      await tab.waitForFunction(() => sync.status === 'offline');
+      assert.deepEqual(await holds(tab, 'me'), []);
+    }
+    await until(async () => (await metric(hub.url, 'hub_connections')) === 0, 'no hub connection');
+  } finally {
+    await context.close();
+  }
+});
+
+test('a malformed update is counted and dropped; the stream goes on', async () => {
+  const context = await browser.newContext();
+  try {
+    const [tab] = await openTabs(context, 1);
+    await fill(tab, 'k');
+    const form = new URLSearchParams({ topic: '/cache/shop', type: 'invalidate', data: '{"ns":"shop","keys":[""]}' });
+    const res = await fetch(`${hub.url}/.well-known/mercure`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+    assert.equal(res.status, 200);
+    await tab.waitForFunction(() => sync.stats().rejected === 1);
+    await invalidate(hub.url, token, { ns: 'shop', keys: ['k'] });
+    await dropped(tab, 'k');
+  } finally {
+    await context.close();
+  }
+});

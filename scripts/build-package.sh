@@ -21,7 +21,7 @@ wasm-bindgen --target web --out-dir "$STAGE/wasm" \
   --enable-sign-ext --enable-mutable-globals --enable-reference-types \
   "$STAGE/wasm/cache_wasm_bg.wasm" -o "$STAGE/wasm/cache_wasm_bg.wasm"
 rm -f "$STAGE/wasm/.gitignore" "$STAGE/wasm/package.json"
-cp "$ROOT"/cache-wasm/js/*.js "$ROOT"/cache-wasm/js/*.d.ts "$ROOT/cache-wasm/js/package.json" "$STAGE/"
+cp -R "$ROOT"/cache-wasm/js/. "$STAGE/"
 cp "$ROOT/README.md" "$STAGE/" 2>/dev/null || true
 
 (cd "$STAGE" && npm pack --silent --pack-destination "$OUT" >/dev/null)

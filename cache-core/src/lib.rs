@@ -13,6 +13,7 @@ pub mod pattern;
 
 pub use error::CoreError;
 pub mod envelope;
+pub mod http;
 pub mod index;
 pub mod json;
 pub mod stats;

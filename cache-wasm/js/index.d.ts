@@ -161,3 +161,25 @@ export class SyncClient extends EventTarget {
 export const SYNC_DEFAULTS: Readonly<Required<Pick<SyncOptions, 'hub' | 'withCredentials' | 'stalenessMs' | 'minBackoffMs' | 'maxBackoffMs' | 'name'>>>;
 export function connectSync(options: SyncOptions): SyncClient;
 export function backoffDelay(attempt: number, minMs: number, maxMs: number, random?: () => number): number;
+
+/** The caching policy of one response (RFC 9111, private cache). */
+export interface ResponsePolicy {
+  /** 'yes'; 'user' (memory or the user's namespace only: private, Set-Cookie, Vary: Authorization); 'no'. */
+  storable: 'yes' | 'user' | 'no';
+  reason: string;
+  /** Fresh strictly before this instant (ms). */
+  freshUntil: number;
+  /** Servable while revalidating in the background strictly before this instant. */
+  revalidateUntil: number;
+  /** Servable when the origin fails strictly before this instant. */
+  onErrorUntil: number;
+  immutable: boolean;
+  noCache: boolean;
+}
+
+/** Decides storability and freshness of `response` (call after the package is initialised). */
+export function responsePolicy(
+  method: string,
+  response: Response,
+  times?: { requestTime?: number; responseTime?: number; statuses?: number[] },
+): ResponsePolicy;

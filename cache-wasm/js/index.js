@@ -5,6 +5,7 @@ import { Cache, DEFAULTS, estimateBytes } from './cache.js';
 export { initCacheWasm, Cache, DEFAULTS, estimateBytes };
 export { isCacheError } from './errors.js';
 export { connectSync, SyncClient, SYNC_DEFAULTS, backoffDelay } from './sync.js';
+export { responsePolicy } from './http.js';
 
 /**
  * Creates a cache. Options: storage ('memory' | 'local' | 'session'), namespace, version,

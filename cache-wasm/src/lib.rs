@@ -5,11 +5,13 @@
 //! npm package, which drives [`RawCache`].
 
 mod error;
+mod http_policy;
 mod persist;
 mod raw_cache;
 pub mod storage;
 
 pub use error::CacheError;
+pub use http_policy::{http_policy, HttpPolicy};
 pub use raw_cache::RawCache;
 
 use cache_core::pattern::Pattern;

@@ -1,0 +1,42 @@
+// HTTP caching rules for a Response, decided in wasm (cache-core's RFC 9111 logic): whether it
+// may be stored and where, and until when it is fresh, on the client's clock.
+import { bindings } from './wasm.js';
+
+/**
+ * The caching policy of `response` to a `method` request sent at `requestTime` and received
+ * at `responseTime` (ms, the same clock). `statuses` overrides the cacheable statuses.
+ * Returns { storable: 'yes'|'user'|'no', reason, freshUntil, revalidateUntil, onErrorUntil,
+ * immutable, noCache }.
+ */
+export function responsePolicy(method, response, { requestTime, responseTime, statuses } = {}) {
+  const h = response.headers;
+  const get = (name) => h.get(name) ?? undefined;
+  const now = Date.now();
+  const policy = bindings.httpPolicy(
+    method,
+    response.status,
+    get('cache-control'),
+    get('date'),
+    get('expires'),
+    get('age'),
+    get('last-modified'),
+    get('vary'),
+    h.has('set-cookie'),
+    requestTime ?? now,
+    responseTime ?? now,
+    statuses ? Uint16Array.from(statuses) : undefined,
+  );
+  try {
+    return {
+      storable: policy.storable,
+      reason: policy.reason,
+      freshUntil: policy.freshUntil,
+      revalidateUntil: policy.revalidateUntil,
+      onErrorUntil: policy.onErrorUntil,
+      immutable: policy.immutable,
+      noCache: policy.noCache,
+    };
+  } finally {
+    policy.free();
+  }
+}

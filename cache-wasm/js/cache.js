@@ -4,6 +4,7 @@
 // is one Map lookup plus one numeric wasm call, never a string crossing the boundary.
 import { bindings } from './wasm.js';
 import { invalidValue } from './errors.js';
+import { globToRegExp } from './glob.js';
 
 // Codes of the wasm side's events: removals, and writes made elsewhere (another tab, a
 // previous page) whose value is taken from the wasm side.
@@ -253,7 +254,7 @@ export class Cache {
    * Returns the function that unsubscribes.
    */
   subscribe(pattern, listener) {
-    const entry = { re: new RegExp(bindings.patternToRegExpSource(pattern), 'u'), listener };
+    const entry = { re: globToRegExp(pattern), listener };
     this.#listeners.add(entry);
     return () => this.#listeners.delete(entry);
   }

@@ -183,3 +183,6 @@ export function responsePolicy(
   response: Response,
   times?: { requestTime?: number; responseTime?: number; statuses?: number[] },
 ): ResponsePolicy;
+
+/** A glob (`*`, `?`, `\` escapes) as an anchored RegExp (call after the package is initialised). */
+export function globToRegExp(pattern: string): RegExp;

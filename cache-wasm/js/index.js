@@ -6,6 +6,7 @@ export { initCacheWasm, Cache, DEFAULTS, estimateBytes };
 export { isCacheError } from './errors.js';
 export { connectSync, SyncClient, SYNC_DEFAULTS, backoffDelay } from './sync.js';
 export { responsePolicy } from './http.js';
+export { globToRegExp } from './glob.js';
 
 /**
  * Creates a cache. Options: storage ('memory' | 'local' | 'session'), namespace, version,

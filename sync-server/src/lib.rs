@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod bridge;
+pub mod cache;
 pub mod cli;
 pub mod client;
 pub mod config;

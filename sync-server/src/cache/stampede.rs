@@ -1,0 +1,272 @@
+//! Cache-aside with stampede protection, and write-through.
+//!
+//! [`RedisCache::get_or_set`] runs at most one loader per key across every process sharing
+//! the Redis: the first caller to miss takes a lock (`SET <ns>:lock:v<n>:<key> <token> NX PX
+//! <lock_ttl>`), loads, stores, and releases the lock with a Lua compare-and-delete of its
+//! token; the others poll every [`CacheOptions::lock_poll`](super::CacheOptions::lock_poll)
+//! and get the stored value. A caller that takes the lock looks again before loading, so a
+//! loader that just finished is never repeated. A waiter loads by itself only after
+//! [`lock_wait`](super::CacheOptions::lock_wait), or at once when Redis fails.
+//!
+//! Hot keys are refreshed before they expire, probabilistically (XFetch, Vattani et al.,
+//! VLDB 2015): a hit with `remaining TTL <= compute_time * beta * -ln(random)` reloads in the
+//! background of that one request, if the lock is free, while everyone else keeps getting the
+//! current value. So keys written at the same time do not all expire and reload at once.
+
+use super::codec;
+use super::keys;
+use super::redis_cache::{set_cmd, RedisCache};
+use super::stats;
+use super::CacheError;
+use cache_core::key::validate_key;
+use cache_core::message::Selector;
+use redis::RedisError;
+use std::future::Future;
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+
+static UNLOCK: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+    )
+});
+
+fn token() -> String {
+    format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
+}
+
+/// Where a value stands, as read together with its remaining TTL.
+struct Peeked {
+    stored: Option<Vec<u8>>,
+    pttl_ms: i64,
+}
+
+impl RedisCache {
+    /// Cache-aside with the default TTL: the value of `key`, or the `loader`'s (stored).
+    /// See [`RedisCache::get_or_set`].
+    pub async fn fetch<F, Fut, E>(&self, key: &str, loader: F) -> Result<Vec<u8>, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<u8>, E>>,
+        E: From<CacheError>,
+    {
+        self.get_or_set(key, self.shared.options.default_ttl, loader)
+            .await
+    }
+
+    /// The value of `key`; on a miss, the `loader`'s value, stored for `ttl` (`None`: no
+    /// expiry). One loader per key across processes; see the module documentation. A
+    /// loader's error is returned as is and nothing is stored.
+    pub async fn get_or_set<F, Fut, E>(
+        &self,
+        key: &str,
+        ttl: Option<Duration>,
+        loader: F,
+    ) -> Result<Vec<u8>, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<u8>, E>>,
+        E: From<CacheError>,
+    {
+        validate_key(key).map_err(CacheError::from)?;
+        let space = match self.space().await {
+            Ok(space) => space,
+            Err(e) => return self.load_without_redis(&e, loader).await,
+        };
+        let entry = keys::entry_key(&space, key);
+        let lock = keys::lock_key(&space, key);
+        let peeked = match self.peek(&entry).await {
+            Ok(peeked) => peeked,
+            Err(e) => return self.load_without_redis(&e, loader).await,
+        };
+        if let Some(frame) = self.decode_hit(peeked.stored) {
+            if !self.refresh_early(frame.compute_ms, peeked.pttl_ms) {
+                return Ok(frame.value);
+            }
+            let Ok(Some(held)) = self.try_lock(&lock).await else {
+                return Ok(frame.value);
+            };
+            stats::bump(&self.counters.early_refreshes);
+            let result = self.load_and_store(&entry, ttl, loader).await;
+            self.unlock(&lock, &held).await;
+            return result;
+        }
+        self.load_locked(&entry, &lock, ttl, loader).await
+    }
+
+    /// `GET` and `PTTL` of an entry in one round trip.
+    async fn peek(&self, entry: &str) -> Result<Peeked, RedisError> {
+        let (stored, pttl_ms): (Option<Vec<u8>>, i64) = redis::pipe()
+            .get(entry)
+            .pttl(entry)
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(Peeked { stored, pttl_ms })
+    }
+
+    /// XFetch: whether this hit should reload now.
+    fn refresh_early(&self, compute_ms: u32, pttl_ms: i64) -> bool {
+        let beta = self.shared.options.early_refresh_beta;
+        if beta <= 0.0 || compute_ms == 0 || pttl_ms < 0 {
+            return false;
+        }
+        let gap = f64::from(compute_ms) * beta * -(1.0 - fastrand::f64()).ln();
+        gap >= pttl_ms as f64
+    }
+
+    /// Takes the lock: `Some(token)` when this caller holds it.
+    async fn try_lock(&self, lock: &str) -> Result<Option<String>, RedisError> {
+        let token = token();
+        let taken: Option<String> = redis::cmd("SET")
+            .arg(lock)
+            .arg(&token)
+            .arg("NX")
+            .arg("PX")
+            .arg(super::redis_cache::ttl_ms(self.shared.options.lock_ttl))
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(taken.map(|_| token))
+    }
+
+    async fn unlock(&self, lock: &str, token: &str) {
+        let released: Result<i64, _> = UNLOCK
+            .key(lock)
+            .arg(token)
+            .invoke_async(&mut self.conn())
+            .await;
+        if let Err(e) = released {
+            self.failed("unlock", &e);
+        }
+    }
+
+    /// A miss: load under the lock, or wait for whoever holds it.
+    async fn load_locked<F, Fut, E>(
+        &self,
+        entry: &str,
+        lock: &str,
+        ttl: Option<Duration>,
+        loader: F,
+    ) -> Result<Vec<u8>, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<u8>, E>>,
+        E: From<CacheError>,
+    {
+        let deadline = Instant::now() + self.shared.options.lock_wait;
+        let mut counted_wait = false;
+        loop {
+            match self.try_lock(lock).await {
+                Ok(Some(held)) => {
+                    // Someone may have stored the value between our miss and the lock.
+                    let again = self.peek(entry).await.ok().and_then(|p| p.stored);
+                    if let Some(frame) = again.and_then(|s| codec::decode(&s).ok()) {
+                        self.unlock(lock, &held).await;
+                        return Ok(frame.value);
+                    }
+                    let result = self.load_and_store(entry, ttl, loader).await;
+                    self.unlock(lock, &held).await;
+                    return result;
+                }
+                Ok(None) => {}
+                Err(e) => return self.load_without_redis(&e, loader).await,
+            }
+            if !counted_wait {
+                counted_wait = true;
+                stats::bump(&self.counters.lock_waits);
+            }
+            match self.wait_for_loader(entry, lock, deadline).await {
+                Ok(Waited::Value(value)) => return Ok(value),
+                Ok(Waited::LockFreed) => {}
+                Ok(Waited::TimedOut) => return self.load_and_store(entry, ttl, loader).await,
+                Err(e) => return self.load_without_redis(&e, loader).await,
+            }
+        }
+    }
+
+    /// Polls until the value appears, the lock is released without one, or `deadline`.
+    async fn wait_for_loader(
+        &self,
+        entry: &str,
+        lock: &str,
+        deadline: Instant,
+    ) -> Result<Waited, RedisError> {
+        loop {
+            if Instant::now() >= deadline {
+                return Ok(Waited::TimedOut);
+            }
+            tokio::time::sleep(self.shared.options.lock_poll).await;
+            let (stored, locked): (Option<Vec<u8>>, bool) = redis::pipe()
+                .get(entry)
+                .exists(lock)
+                .query_async(&mut self.conn())
+                .await?;
+            if let Some(frame) = stored.and_then(|s| codec::decode(&s).ok()) {
+                return Ok(Waited::Value(frame.value));
+            }
+            if !locked {
+                return Ok(Waited::LockFreed);
+            }
+        }
+    }
+
+    /// Runs the loader and stores its value (without publishing: it is the source's value).
+    async fn load_and_store<F, Fut, E>(
+        &self,
+        entry: &str,
+        ttl: Option<Duration>,
+        loader: F,
+    ) -> Result<Vec<u8>, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<u8>, E>>,
+    {
+        let started = Instant::now();
+        stats::bump(&self.counters.loads);
+        let value = loader().await?;
+        let compute_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
+        let frame = codec::encode(&value, compute_ms, self.shared.options.compress_above);
+        let result = set_cmd(entry, &frame, ttl)
+            .query_async::<()>(&mut self.conn())
+            .await;
+        self.written("set", result.map(|()| 1), &self.counters.sets);
+        Ok(value)
+    }
+
+    /// Redis failed: count it and serve from the loader.
+    async fn load_without_redis<F, Fut, E>(&self, e: &RedisError, loader: F) -> Result<Vec<u8>, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<u8>, E>>,
+    {
+        stats::bump(&self.counters.misses);
+        self.failed("fetch", e);
+        stats::bump(&self.counters.loads);
+        loader().await
+    }
+
+    /// Write-through: `persist` first (the source of truth), then cache `value` under `key`
+    /// with the default TTL and publish the key's invalidation. A failed `persist` returns its
+    /// error and leaves the cache (and browsers) untouched. Answers whether Redis stored it.
+    pub async fn write<F, Fut, E>(&self, key: &str, value: &[u8], persist: F) -> Result<bool, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: From<CacheError>,
+    {
+        validate_key(key).map_err(CacheError::from)?;
+        persist().await?;
+        let stored = self
+            .store(key, value, self.shared.options.default_ttl, 0)
+            .await?;
+        let selector =
+            Selector::parse(&[key], &[] as &[&str], &[] as &[&str]).map_err(CacheError::from)?;
+        self.publish(selector).await;
+        Ok(stored)
+    }
+}
+
+enum Waited {
+    Value(Vec<u8>),
+    LockFreed,
+    TimedOut,
+}

@@ -1,0 +1,362 @@
+//! The Redis cache against a real redis-server: every operation, strategies, invalidations
+//! reaching an SSE subscriber of the hub, and Redis being down.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use support::redis_server::RedisServer;
+use support::{config, field, state, subscribe};
+use sync_server::cache::{CacheError, Publisher, RedisCache};
+use sync_server::AppState;
+
+const MINUTE: Option<Duration> = Some(Duration::from_secs(60));
+
+fn cache(redis: &RedisServer, hub: Option<&AppState>) -> RedisCache {
+    let mut builder = RedisCache::builder(&redis.url())
+        .namespace("shop")
+        .unwrap()
+        .lock_poll(Duration::from_millis(5));
+    if let Some(hub) = hub {
+        builder = builder.publisher(Publisher::in_process(hub));
+    }
+    builder.build().unwrap()
+}
+
+#[derive(Debug)]
+enum AppError {
+    Cache,
+    Db,
+}
+
+impl From<CacheError> for AppError {
+    fn from(_: CacheError) -> Self {
+        Self::Cache
+    }
+}
+
+#[tokio::test]
+async fn get_set_delete_with_ttl_in_the_shared_key_grammar() {
+    let redis = RedisServer::start();
+    let cache = cache(&redis, None);
+    assert_eq!(cache.get("product:42").await.unwrap(), None);
+    assert!(cache
+        .set("product:42", b"{\"id\":42}", MINUTE)
+        .await
+        .unwrap());
+    assert_eq!(
+        cache.get("product:42").await.unwrap().unwrap(),
+        b"{\"id\":42}"
+    );
+    // The browser's key grammar, without a prefix, and a real TTL.
+    let pttl: i64 = redis.cli(&["PTTL", "shop:v1:product:42"]).parse().unwrap();
+    assert!((59_000..=60_000).contains(&pttl), "{pttl}");
+    assert!(cache.set("forever", b"x", None).await.unwrap());
+    assert_eq!(redis.cli(&["PTTL", "shop:v1:forever"]), "-1");
+    assert!(cache.delete("product:42").await.unwrap());
+    assert!(!cache.delete("product:42").await.unwrap());
+    assert_eq!(cache.get("product:42").await.unwrap(), None);
+    let stats = &cache.stats()["shop"];
+    assert_eq!((stats.hits, stats.misses, stats.sets), (1, 2, 2));
+    assert!(matches!(cache.get("").await, Err(CacheError::Invalid(_))));
+}
+
+#[tokio::test]
+async fn many_at_once_and_compression() {
+    let redis = RedisServer::start();
+    let cache = RedisCache::builder(&redis.url())
+        .namespace("shop")
+        .unwrap()
+        .compress_above(Some(64))
+        .build()
+        .unwrap();
+    let big = vec![b'a'; 10_000];
+    let entries: [(&str, &[u8]); 2] = [("a", b"1"), ("big", &big)];
+    assert!(cache.set_many(&entries, MINUTE).await.unwrap());
+    let got = cache.get_many(&["a", "big", "missing"]).await.unwrap();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got["a"], b"1");
+    assert_eq!(got["big"], big);
+    let stored: usize = redis.cli(&["STRLEN", "shop:v1:big"]).parse().unwrap();
+    assert!(stored < 200, "stored {stored} bytes: not compressed");
+    assert_eq!(redis.cli(&["STRLEN", "shop:v1:a"]), "6");
+}
+
+#[tokio::test]
+async fn cache_aside_loads_once_and_does_not_store_failures() {
+    let redis = RedisServer::start();
+    let cache = cache(&redis, None);
+    let calls = AtomicUsize::new(0);
+    for _ in 0..3 {
+        let value = cache
+            .get_or_set("user:1", MINUTE, || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, AppError>(b"ada".to_vec())
+            })
+            .await
+            .unwrap();
+        assert_eq!(value, b"ada");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let failed = cache
+        .fetch("user:2", || async { Err::<Vec<u8>, _>(AppError::Db) })
+        .await;
+    assert!(matches!(failed, Err(AppError::Db)));
+    assert_eq!(redis.cli(&["EXISTS", "shop:v1:user:2"]), "0");
+    assert_eq!(redis.cli(&["EXISTS", "shop:lock:v1:user:2"]), "0");
+    // The default TTL (300 s) applies to fetch.
+    cache
+        .fetch("user:3", || async { Ok::<_, CacheError>(b"x".to_vec()) })
+        .await
+        .unwrap();
+    let pttl: i64 = redis.cli(&["PTTL", "shop:v1:user:3"]).parse().unwrap();
+    assert!(pttl > 299_000, "{pttl}");
+}
+
+#[tokio::test]
+async fn concurrent_misses_in_one_process_load_once() {
+    let redis = RedisServer::start();
+    let cache = cache(&redis, None);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let (cache, calls) = (cache.clone(), calls.clone());
+            tokio::spawn(async move {
+                cache
+                    .get_or_set("hot", MINUTE, || async {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        Ok::<_, CacheError>(b"v".to_vec())
+                    })
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), b"v");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert!(cache.stats()["shop"].lock_waits > 0);
+}
+
+#[tokio::test]
+async fn hot_keys_near_expiry_refresh_early_once_and_never_when_disabled() {
+    let redis = RedisServer::start();
+    // A value that took 10 s to compute with 5 s left: with β = 100 it is due for refresh.
+    let frame = sync_server::cache::codec::encode(b"old", 10_000, None);
+    let mut conn = redis::Client::open(redis.url()).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("shop:v1:report")
+        .arg(frame)
+        .arg("PX")
+        .arg(5000)
+        .query(&mut conn)
+        .unwrap();
+    let lazy = RedisCache::builder(&redis.url())
+        .namespace("shop")
+        .unwrap()
+        .early_refresh_beta(0.0)
+        .build()
+        .unwrap();
+    let load = || async { Ok::<_, CacheError>(b"new".to_vec()) };
+    assert_eq!(
+        lazy.get_or_set("report", MINUTE, load).await.unwrap(),
+        b"old"
+    );
+    let eager = RedisCache::builder(&redis.url())
+        .namespace("shop")
+        .unwrap()
+        .early_refresh_beta(100.0)
+        .build()
+        .unwrap();
+    assert_eq!(
+        eager.get_or_set("report", MINUTE, load).await.unwrap(),
+        b"new"
+    );
+    assert_eq!(eager.stats()["shop"].early_refreshes, 1);
+    let pttl: i64 = redis.cli(&["PTTL", "shop:v1:report"]).parse().unwrap();
+    assert!(pttl > 50_000, "refreshed with the new TTL: {pttl}");
+}
+
+#[tokio::test]
+async fn write_through_persists_first_and_a_failed_persist_leaves_the_cache_untouched() {
+    let redis = RedisServer::start();
+    let hub = state(config());
+    let cache = cache(&redis, Some(&hub));
+    let mut browser = subscribe(&hub, "match=/cache/shop").await;
+    cache.set("cart:7", b"old", MINUTE).await.unwrap();
+    browser.next_event().await.unwrap();
+    let failed = cache
+        .write("cart:7", b"new", || async { Err::<(), _>(AppError::Db) })
+        .await;
+    assert!(matches!(failed, Err(AppError::Db)));
+    assert_eq!(cache.get("cart:7").await.unwrap().unwrap(), b"old");
+    assert!(browser.is_quiet_for(Duration::from_millis(100)).await);
+    let persisted = Arc::new(AtomicUsize::new(0));
+    let p = persisted.clone();
+    let stored = cache
+        .write("cart:7", b"new", || async move {
+            p.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, AppError>(())
+        })
+        .await
+        .unwrap();
+    assert!(stored);
+    assert_eq!(persisted.load(Ordering::SeqCst), 1);
+    assert_eq!(cache.get("cart:7").await.unwrap().unwrap(), b"new");
+    let event = browser.next_event().await.unwrap();
+    assert_eq!(
+        field(&event, "data"),
+        Some(r#"{"v":1,"ns":"shop","keys":["cart:7"]}"#)
+    );
+}
+
+#[tokio::test]
+async fn tag_invalidation_removes_entries_and_reaches_a_subscriber() {
+    let redis = RedisServer::start();
+    let hub = state(config());
+    let cache = cache(&redis, Some(&hub));
+    cache
+        .set_with_tags("product:1", b"1", MINUTE, &["catalog", "p1"])
+        .await
+        .unwrap();
+    cache
+        .set_with_tags(
+            "product:2",
+            b"2",
+            Some(Duration::from_secs(120)),
+            &["catalog"],
+        )
+        .await
+        .unwrap();
+    cache
+        .set_with_tags("cart", b"c", MINUTE, &["user"])
+        .await
+        .unwrap();
+    let pttl: i64 = redis.cli(&["PTTL", "shop:tag:catalog"]).parse().unwrap();
+    assert!(
+        pttl > 110_000,
+        "a tag set lives as long as its longest entry: {pttl}"
+    );
+    let mut browser = subscribe(&hub, "match=/cache/shop").await;
+    assert_eq!(cache.invalidate_tags(&["catalog"]).await.unwrap(), 2);
+    assert_eq!(cache.get("product:1").await.unwrap(), None);
+    assert_eq!(cache.get("product:2").await.unwrap(), None);
+    assert_eq!(cache.get("cart").await.unwrap().unwrap(), b"c");
+    assert_eq!(redis.cli(&["EXISTS", "shop:tag:catalog"]), "0");
+    let event = browser.next_event().await.unwrap();
+    assert_eq!(field(&event, "event"), Some("invalidate"));
+    assert_eq!(
+        field(&event, "data"),
+        Some(r#"{"v":1,"ns":"shop","tags":["catalog"]}"#)
+    );
+}
+
+#[tokio::test]
+async fn pattern_invalidation_scans_and_reaches_a_subscriber() {
+    let redis = RedisServer::start();
+    let hub = state(config());
+    let cache = cache(&redis, Some(&hub));
+    let entries: Vec<(String, Vec<u8>)> = (0..1200)
+        .map(|i| (format!("user:{i}"), b"u".to_vec()))
+        .chain([
+            ("users".to_owned(), b"x".to_vec()),
+            ("us[e]r:1".to_owned(), b"y".to_vec()),
+        ])
+        .collect();
+    let refs: Vec<(&str, &[u8])> = entries
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_slice()))
+        .collect();
+    cache.set_many(&refs, MINUTE).await.unwrap();
+    let other = cache.with_namespace("blog").unwrap();
+    other.set("user:1", b"b", MINUTE).await.unwrap();
+    let mut browser = subscribe(&hub, "match=/cache/shop").await;
+    assert_eq!(cache.invalidate_pattern("user:*").await.unwrap(), 1200);
+    assert_eq!(cache.get("users").await.unwrap().unwrap(), b"x");
+    assert_eq!(cache.get("us[e]r:1").await.unwrap().unwrap(), b"y");
+    assert_eq!(other.get("user:1").await.unwrap().unwrap(), b"b");
+    let event = browser.next_event().await.unwrap();
+    assert_eq!(
+        field(&event, "data"),
+        Some(r#"{"v":1,"ns":"shop","patterns":["user:*"]}"#)
+    );
+    assert!(cache.invalidate_pattern("").await.is_err());
+}
+
+#[tokio::test]
+async fn namespaces_clear_and_bump_without_touching_others() {
+    let redis = RedisServer::start();
+    let hub = state(config());
+    let shop = cache(&redis, Some(&hub));
+    let blog = shop.with_namespace("blog").unwrap();
+    shop.set_with_tags("a", b"1", MINUTE, &["t"]).await.unwrap();
+    blog.set("a", b"2", MINUTE).await.unwrap();
+    let mut browser = subscribe(&hub, "match=/cache/shop").await;
+    assert_eq!(shop.bump_version().await.unwrap(), 2);
+    assert_eq!(shop.get("a").await.unwrap(), None);
+    assert_eq!(
+        redis.cli(&["EXISTS", "shop:v1:a"]),
+        "1",
+        "O(1): nothing deleted"
+    );
+    let event = browser.next_event().await.unwrap();
+    assert_eq!(
+        field(&event, "data"),
+        Some(r#"{"v":1,"ns":"shop","patterns":["*"]}"#)
+    );
+    shop.set("b", b"3", MINUTE).await.unwrap();
+    assert_eq!(redis.cli(&["EXISTS", "shop:v2:b"]), "1");
+    assert_eq!(shop.clear_namespace().await.unwrap(), 3);
+    assert_eq!(
+        redis.cli(&["EXISTS", "shop:v1:a", "shop:v2:b", "shop:tag:t"]),
+        "0"
+    );
+    assert_eq!(
+        redis.cli(&["GET", "shop:version"]),
+        "2",
+        "the version survives"
+    );
+    assert_eq!(blog.get("a").await.unwrap().unwrap(), b"2");
+}
+
+#[tokio::test]
+async fn redis_down_serves_from_the_loader_and_counts() {
+    let mut redis = RedisServer::start();
+    let cache = RedisCache::builder(&redis.url())
+        .namespace("shop")
+        .unwrap()
+        .response_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    cache.set("k", b"v", MINUTE).await.unwrap();
+    redis.kill();
+    assert_eq!(cache.get("k").await.unwrap(), None);
+    assert!(!cache.set("k", b"w", MINUTE).await.unwrap());
+    let value = cache
+        .fetch("k", || async {
+            Ok::<_, CacheError>(b"from the database".to_vec())
+        })
+        .await
+        .unwrap();
+    assert_eq!(value, b"from the database");
+    assert!(cache.invalidate_tags(&["t"]).await.is_err());
+    let stats = &cache.stats()["shop"];
+    assert!(stats.redis_errors >= 4, "{stats:?}");
+    assert_eq!(stats.loads, 1);
+    // Back up (empty): the same handle works again.
+    redis.restart_empty();
+    let mut ok = false;
+    for _ in 0..50 {
+        if cache.set("k", b"again", MINUTE).await.unwrap() {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ok, "the cache never reconnected");
+    assert_eq!(cache.get("k").await.unwrap().unwrap(), b"again");
+}

@@ -18,6 +18,7 @@ pub mod listener;
 pub mod metrics;
 pub mod publish;
 pub mod redis_target;
+pub mod response_cache;
 pub mod serve;
 pub mod sse;
 pub mod stream;

@@ -1,0 +1,288 @@
+//! [`ResponseCache`]: the service [`super::ResponseCacheLayer`] wraps around a handler.
+
+use super::conditional::{etag_of, not_modified};
+use super::key::request_key;
+use super::stored::{self, StoredResponse};
+use super::{Config, CACHE_TAG, X_CACHE};
+use axum::body::{Body, HttpBody};
+use axum::extract::MatchedPath;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use bytes::Bytes;
+use cache_core::http::CacheControl;
+use cache_core::message::{validate_tag, MAX_TAGS_PER_ENTRY};
+use futures_util::future::BoxFuture;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+/// Caches the inner service's `GET` 200 responses; built by [`super::ResponseCacheLayer`].
+#[derive(Clone)]
+pub struct ResponseCache<S> {
+    inner: S,
+    config: Arc<Config>,
+}
+
+impl<S> std::fmt::Debug for ResponseCache<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseCache").finish_non_exhaustive()
+    }
+}
+
+impl<S> ResponseCache<S> {
+    pub(crate) fn new(inner: S, config: Arc<Config>) -> Self {
+        Self { inner, config }
+    }
+}
+
+impl<S> tower_service::Service<Request<Body>> for ResponseCache<S>
+where
+    S: tower_service::Service<Request<Body>, Response = Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Response<Body>, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        // The clone is not ready; the ready one serves this request (tower's usual dance).
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let config = self.config.clone();
+        Box::pin(handle(config, inner, request))
+    }
+}
+
+/// What a request is cached under.
+struct Lookup {
+    key: String,
+    user: bool,
+    ttl: Duration,
+}
+
+fn lookup(config: &Config, parts: &Parts) -> Option<Lookup> {
+    if parts.method != Method::GET {
+        return None;
+    }
+    let asks_no_store = parts
+        .headers
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| CacheControl::parse(v).no_store);
+    let user = (config.user)(parts);
+    if asks_no_store || (user.is_none() && parts.headers.contains_key(header::AUTHORIZATION)) {
+        return None;
+    }
+    let route = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map_or_else(|| parts.uri.path(), MatchedPath::as_str);
+    let ttl = config.route_ttls.get(route).copied().unwrap_or(config.ttl);
+    let key = request_key(
+        parts,
+        user.as_deref(),
+        &config.vary_headers,
+        &config.vary_cookies,
+    );
+    Some(Lookup {
+        key,
+        user: user.is_some(),
+        ttl,
+    })
+}
+
+async fn handle<S>(
+    config: Arc<Config>,
+    mut inner: S,
+    request: Request<Body>,
+) -> Result<Response<Body>, S::Error>
+where
+    S: tower_service::Service<Request<Body>, Response = Response<Body>>,
+{
+    let (parts, body) = request.into_parts();
+    let Some(lookup) = lookup(&config, &parts) else {
+        let response = inner.call(Request::from_parts(parts, body)).await?;
+        return Ok(mark(response, "BYPASS"));
+    };
+    let request_headers = parts.headers.clone();
+    if let Ok(Some(bytes)) = config.cache.get(&lookup.key).await {
+        if let Some(hit) = stored::decode(&bytes) {
+            return Ok(answer(&request_headers, hit, "HIT"));
+        }
+    }
+    let response = inner.call(Request::from_parts(parts, body)).await?;
+    Ok(fill(&config, &lookup, &request_headers, response).await)
+}
+
+/// Whether a response may be stored.
+fn storable(response: &Response<Body>, user: bool, max: usize) -> bool {
+    let headers = response.headers();
+    let cc = headers
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(CacheControl::parse)
+        .fold(CacheControl::default(), |a, b| CacheControl {
+            no_store: a.no_store || b.no_store,
+            private: a.private || b.private,
+            ..a
+        });
+    let small = response
+        .body()
+        .size_hint()
+        .upper()
+        .is_some_and(|n| n <= max as u64);
+    response.status() == StatusCode::OK
+        && !headers.contains_key(header::SET_COOKIE)
+        && !cc.no_store
+        && (user || !cc.private)
+        && small
+}
+
+async fn fill(
+    config: &Config,
+    lookup: &Lookup,
+    request_headers: &HeaderMap,
+    response: Response<Body>,
+) -> Response<Body> {
+    if !storable(&response, lookup.user, config.max_body_bytes) {
+        return mark(response, "MISS");
+    }
+    let (parts, body) = response.into_parts();
+    let body = match axum::body::to_bytes(body, config.max_body_bytes).await {
+        Ok(body) => body,
+        Err(e) => {
+            tracing::warn!(error = %e, "response body failed");
+            let mut failed = Response::new(Body::empty());
+            *failed.status_mut() = StatusCode::BAD_GATEWAY;
+            return mark(failed, "MISS");
+        }
+    };
+    let mut headers = parts.headers;
+    let tags = decorate(config, lookup, &mut headers, &body);
+    match stored::encode(&headers, &body) {
+        Some(encoded) => {
+            let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
+            let _ = config
+                .cache
+                .store_tagged(&lookup.key, &encoded, Some(lookup.ttl), &tag_refs)
+                .await;
+        }
+        None => tracing::debug!("response with a non-UTF-8 header not cached"),
+    }
+    answer(request_headers, StoredResponse { headers, body }, "MISS")
+}
+
+/// Adds `ETag`, `Last-Modified`, `Cache-Control`, `Cache-Tag` and `Vary`; answers the tags.
+fn decorate(
+    config: &Config,
+    lookup: &Lookup,
+    headers: &mut HeaderMap,
+    body: &Bytes,
+) -> Vec<String> {
+    if !headers.contains_key(header::ETAG) {
+        if let Ok(v) = HeaderValue::from_str(&etag_of(body)) {
+            headers.insert(header::ETAG, v);
+        }
+    }
+    if !headers.contains_key(header::LAST_MODIFIED) {
+        if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(SystemTime::now())) {
+            headers.insert(header::LAST_MODIFIED, v);
+        }
+    }
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        let value = if lookup.user {
+            "private, no-cache"
+        } else {
+            "no-cache"
+        };
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    }
+    let mut tags: Vec<String> = headers
+        .get_all(CACHE_TAG)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_owned())
+        .chain(config.tags.iter().cloned())
+        .filter(|t| validate_tag(t).is_ok() && !t.contains(','))
+        .collect();
+    tags.sort();
+    tags.dedup();
+    tags.truncate(MAX_TAGS_PER_ENTRY);
+    headers.remove(CACHE_TAG);
+    if let Ok(v) = HeaderValue::from_str(&tags.join(",")) {
+        if !tags.is_empty() {
+            headers.insert(CACHE_TAG, v);
+        }
+    }
+    let mut vary: Vec<&str> = config.vary_headers.iter().map(|h| h.as_str()).collect();
+    if !config.vary_cookies.is_empty() || lookup.user {
+        vary.push("cookie");
+    }
+    if lookup.user {
+        vary.push("authorization");
+    }
+    if let Ok(v) = HeaderValue::from_str(&vary.join(", ")) {
+        if !vary.is_empty() {
+            headers.append(header::VARY, v);
+        }
+    }
+    tags
+}
+
+/// The answer from a stored (or just stored) response: 304 when the request's conditions
+/// say the client's copy is current, else 200 with the body.
+fn answer(
+    request_headers: &HeaderMap,
+    stored: StoredResponse,
+    x_cache: &'static str,
+) -> Response<Body> {
+    let etag = stored
+        .headers
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let modified = stored
+        .headers
+        .get(header::LAST_MODIFIED)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| httpdate::parse_http_date(v).ok());
+    let mut response = if not_modified(request_headers, etag, modified) {
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        for name in [
+            header::ETAG,
+            header::LAST_MODIFIED,
+            header::CACHE_CONTROL,
+            header::VARY,
+            header::HeaderName::from_static(CACHE_TAG),
+        ] {
+            for value in stored.headers.get_all(&name) {
+                response.headers_mut().append(name.clone(), value.clone());
+            }
+        }
+        response
+    } else {
+        let mut response = Response::new(Body::from(stored.body));
+        *response.headers_mut() = stored.headers;
+        response
+    };
+    response
+        .headers_mut()
+        .insert(X_CACHE, HeaderValue::from_static(x_cache));
+    response
+}
+
+fn mark(mut response: Response<Body>, x_cache: &'static str) -> Response<Body> {
+    response
+        .headers_mut()
+        .insert(X_CACHE, HeaderValue::from_static(x_cache));
+    response
+}

@@ -57,9 +57,14 @@ struct Args {
     /// Warm-up events per case (delivered and checked, not in the latency figures).
     #[arg(long, default_value_t = 20)]
     warmup: usize,
-    /// Publications per second.
+    /// Publications per second, at most (see --max-deliveries).
     #[arg(long, default_value_t = 100.0)]
     rate: f64,
+    /// Deliveries per second offered, at most: with N clients the rate is
+    /// min(--rate, this / N), so that the floor is not saturated and latencies are not
+    /// queueing delays (2 cores: N = 1,000 at 50/s, N = 10,000 at 5/s).
+    #[arg(long, default_value_t = 50_000.0)]
+    max_deliveries: f64,
     /// Subscriptions opened at once while ramping up.
     #[arg(long, default_value_t = 500)]
     batch: usize,
@@ -99,6 +104,7 @@ async fn run(args: Args) -> Result<Vec<CaseResult>, BenchError> {
         events: args.events + args.warmup,
         warmup: args.warmup,
         rate: args.rate,
+        max_deliveries: args.max_deliveries,
         batch: args.batch,
         settle: Duration::from_secs(args.settle_secs),
         drain: Duration::from_secs(args.drain_secs),
@@ -141,10 +147,12 @@ async fn run(args: Args) -> Result<Vec<CaseResult>, BenchError> {
 async fn main() -> ExitCode {
     let args = Args::parse();
     let summary = format!(
-        "{} events per case after {} warm-up, at {}/s; load average before: {}",
+        "{} events per case after {} warm-up, at min({}/s, {} deliveries/s / clients); \
+         load average before: {}",
         args.events,
         args.warmup,
         args.rate,
+        args.max_deliveries,
         process::load_average().unwrap_or_default()
     );
     match run(args).await {

@@ -53,8 +53,9 @@ fn thousands(n: usize) -> String {
 pub fn results_table(results: &[CaseResult]) -> String {
     let mut out = String::from(
         "| Clients | Path | Per client p50 / p99 / max (µs) | Last client p50 / p99 / max (µs) \
-         | p50 / p99 vs floor | Publish p50 (µs) | Events/s | Lost | Hub memory per idle connection |\n\
-         |---:|---|---|---|---|---:|---:|---:|---:|\n",
+         | p50 / p99 vs floor | Publish p50 (µs) | Published/s | Delivered/s | Lost \
+         | Hub memory per idle connection |\n\
+         |---:|---|---|---|---|---:|---:|---:|---:|---:|\n",
     );
     for r in results {
         let vs_floor = match (floor_of(results, r.clients), r.path) {
@@ -73,13 +74,14 @@ pub fn results_table(results: &[CaseResult]) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {:.0} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {:.0} | {} | {} |",
             thousands(r.clients),
             r.path,
             triple(r.deliveries.per_client),
             triple(r.deliveries.last_client),
             vs_floor,
             r.publish.map_or_else(|| "–".to_owned(), |s| us(s.p50)),
+            r.rate,
             r.events_per_sec,
             r.deliveries.lost(),
             memory,

@@ -47,8 +47,10 @@ pub struct Settings {
     pub events: usize,
     /// The first events, delivered and checked but left out of the latency figures.
     pub warmup: usize,
-    /// Publications per second.
+    /// Publications per second, at most.
     pub rate: f64,
+    /// Deliveries per second, at most: caps the rate at `max_deliveries / clients`.
+    pub max_deliveries: f64,
     /// Subscriptions opened at once.
     pub batch: usize,
     /// Idle time before the second memory reading.
@@ -66,6 +68,8 @@ pub struct CaseResult {
     pub clients: usize,
     /// Latencies and losses.
     pub deliveries: Deliveries,
+    /// Publications per second offered.
+    pub rate: f64,
     /// Publish send → accepted.
     pub publish: Option<Summary>,
     /// Deliveries per second, from the first publication to the last read.
@@ -215,7 +219,10 @@ async fn measure<S: Subscriber, P: Publisher>(
     let mut publisher = P::connect(port).await?;
     let events =
         u32::try_from(settings.events).map_err(|_| BenchError::Setup("too many events".into()))?;
-    let published = publish_all(&mut publisher, epoch, events, settings.rate).await?;
+    let rate = settings
+        .rate
+        .min(settings.max_deliveries / clients.max(1) as f64);
+    let published = publish_all(&mut publisher, epoch, events, rate).await?;
     let deadline = tokio::time::Instant::now() + settings.drain;
     let (recorders, failed, first_error) = collect(tasks, deadline, &stop_tx).await;
     let deliveries = Deliveries::from_recorders(&recorders, settings.events, settings.warmup);
@@ -228,6 +235,7 @@ async fn measure<S: Subscriber, P: Publisher>(
     Ok(CaseResult {
         path,
         clients,
+        rate,
         events_per_sec: deliveries.delivered as f64 * 1e9 / span as f64,
         deliveries,
         publish: summarize(&mut round_trips[measured..]),

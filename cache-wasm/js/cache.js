@@ -62,6 +62,7 @@ export class Cache {
   #listeners = new Set();
   #loads = new Map();
   #onStorage = null;
+  #generation = 0;
 
   /** @internal Use `createCache`. */
   constructor(options = {}) {
@@ -156,8 +157,17 @@ export class Cache {
     return removed;
   }
 
+  /**
+   * Counts the invalidations, resets and clears applied so far. A load that started before
+   * the count moved may hold data the server has since invalidated: don't store it as fresh.
+   */
+  get generation() {
+    return this.#generation;
+  }
+
   /** Removes every entry of this cache's namespace (other namespaces and apps are untouched). */
   clear() {
+    this.#generation++;
     this.#raw.clear();
     this.#drain();
   }
@@ -208,6 +218,7 @@ export class Cache {
    * Loads in progress for them will not be stored. Returns how many entries were removed.
    */
   invalidate({ keys = [], patterns = [], tags = [] } = {}) {
+    this.#generation++;
     const n = this.#raw.invalidate(keys, patterns, tags);
     this.#drain();
     return n;
@@ -215,6 +226,7 @@ export class Cache {
 
   /** Applies a hub invalidation message (the JSON `data` of an `invalidate` update). */
   applyInvalidation(json) {
+    this.#generation++;
     const n = this.#raw.applyInvalidation(json);
     this.#drain();
     return n;
@@ -225,6 +237,7 @@ export class Cache {
    * it names no namespace or this one. Returns whether it applied.
    */
   applyReset(json) {
+    this.#generation++;
     const applied = this.#raw.applyReset(json);
     this.#drain();
     return applied;
@@ -232,6 +245,7 @@ export class Cache {
 
   /** Drops everything because continuity with the server was lost (a hub `reset`). */
   reset() {
+    this.#generation++;
     this.#raw.reset();
     this.#drain();
   }

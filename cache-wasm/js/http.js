@@ -6,7 +6,7 @@ import { bindings } from './wasm.js';
  * The caching policy of `response` to a `method` request sent at `requestTime` and received
  * at `responseTime` (ms, the same clock). `statuses` overrides the cacheable statuses.
  * Returns { storable: 'yes'|'user'|'no', reason, freshUntil, revalidateUntil, onErrorUntil,
- * immutable, noCache }.
+ * immutable, noCache, explicit }.
  */
 export function responsePolicy(method, response, { requestTime, responseTime, statuses } = {}) {
   const h = response.headers;
@@ -35,6 +35,7 @@ export function responsePolicy(method, response, { requestTime, responseTime, st
       onErrorUntil: policy.onErrorUntil,
       immutable: policy.immutable,
       noCache: policy.noCache,
+      explicit: policy.explicit,
     };
   } finally {
     policy.free();

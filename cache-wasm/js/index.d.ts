@@ -83,6 +83,8 @@ export class Cache<V = unknown> {
   readonly namespace: string;
   /** The storage actually in use (`'memory'` after a fallback). */
   readonly storage: StorageKind;
+  /** Counts invalidations, resets and clears: a load that saw it move must not store. */
+  readonly generation: number;
   get(key: string): V | undefined;
   has(key: string): boolean;
   set(key: string, value: V, options?: SetOptions): this;
@@ -175,6 +177,8 @@ export interface ResponsePolicy {
   onErrorUntil: number;
   immutable: boolean;
   noCache: boolean;
+  /** Whether the response states its own lifetime (max-age or Expires). */
+  explicit: boolean;
 }
 
 /** Decides storability and freshness of `response` (call after the package is initialised). */
@@ -186,3 +190,60 @@ export function responsePolicy(
 
 /** A glob (`*`, `?`, `\` escapes) as an anchored RegExp (call after the package is initialised). */
 export function globToRegExp(pattern: string): RegExp;
+
+/** A URL rule of the API cache. Defaults are in `RULE_DEFAULTS`. */
+export interface ApiRule {
+  /** Glob over path + query (`/api/products/*`), RegExp over the full URL, or a predicate. */
+  match: string | RegExp | ((url: URL) => boolean);
+  /** Freshness for responses that state none (no max-age, no Expires). Default 0. */
+  ttlMs?: number;
+  /** Tags on every entry (the response's Cache-Tag / Surrogate-Key add more). Default []. */
+  tags?: string[];
+  /** Entries belong to the user: stored in `userCache`, wiped with it. Default false. */
+  perUser?: boolean;
+  /** How long a stale entry with validators is kept for revalidation. Default 86 400 000. */
+  keepMs?: number;
+  /** Cacheable statuses. Default 200, 203, 204, 300, 301, 404, 410. */
+  statuses?: number[];
+}
+
+export interface ApiCacheOptions {
+  /** Where shared responses are kept. */
+  cache: Cache<any>;
+  /** Where per-user responses are kept (a namespace of the user's own). */
+  userCache?: Cache<any>;
+  rules?: ApiRule[];
+  /** The network. Default: the global fetch at creation. */
+  fetch?: typeof fetch;
+  /** Default Date.now. */
+  clock?: () => number;
+}
+
+export interface ApiCacheStats {
+  hits: number;
+  misses: number;
+  staleServed: number;
+  revalidations: number;
+  /** 304 answers that refreshed a stored response. */
+  notModified: number;
+  errorsServed: number;
+  bytesSaved: number;
+  stored: number;
+  bypassed: number;
+  uncacheable: number;
+}
+
+export class ApiCache {
+  /** `fetch` with caching for covered GET/HEAD requests; `overrides.ttlMs` forces freshness. */
+  fetch(input: RequestInfo | URL, init?: RequestInit, overrides?: { ttlMs?: number }): Promise<Response>;
+  handles(input: RequestInfo | URL): boolean;
+  /** Patches the global fetch for covered URLs; returns the function that restores it. */
+  install(): () => void;
+  invalidate(selector?: { url?: string; pattern?: string; tags?: string[] }): number;
+  stats(): ApiCacheStats;
+}
+
+export const RULE_DEFAULTS: Readonly<Required<Omit<ApiRule, 'match'>>>;
+export function createApiCache(options: ApiCacheOptions): ApiCache;
+/** Routes `axios`'s cacheable GETs through `api` (`cache: false`, `cacheTTL` per request). */
+export function cachedAxios<A>(axios: A, api: ApiCache, statics?: unknown): A;

@@ -7,6 +7,9 @@ export { isCacheError } from './errors.js';
 export { connectSync, SyncClient, SYNC_DEFAULTS, backoffDelay } from './sync.js';
 export { responsePolicy } from './http.js';
 export { globToRegExp } from './glob.js';
+export { createApiCache, ApiCache } from './api/api-cache.js';
+export { RULE_DEFAULTS } from './api/rules.js';
+export { cachedAxios } from './api/axios.js';
 
 /**
  * Creates a cache. Options: storage ('memory' | 'local' | 'session'), namespace, version,
@@ -22,3 +25,5 @@ export async function createCache(options = {}) {
 export function key(...parts) {
   return bindings.keyFromParts(parts.map(String));
 }
+export { registerServiceWorker } from './register-sw.js';
+export { forwardToServiceWorker, hubUpdateToMessage } from './forward-sw.js';

@@ -15,6 +15,7 @@ pub struct HttpPolicy {
     reason: &'static str,
     freshness: Freshness,
     no_cache: bool,
+    explicit: bool,
 }
 
 #[wasm_bindgen]
@@ -53,6 +54,12 @@ impl HttpPolicy {
     #[wasm_bindgen(getter)]
     pub fn immutable(&self) -> bool {
         self.freshness.immutable
+    }
+
+    /// Whether the response states its own lifetime (`max-age` or `Expires`).
+    #[wasm_bindgen(getter)]
+    pub fn explicit(&self) -> bool {
+        self.explicit
     }
 
     /// `no-cache`: revalidate before every use.
@@ -106,7 +113,9 @@ pub fn http_policy(
         response_time: clock_ms(response_time),
     };
     let heuristic = CACHEABLE_BY_DEFAULT.contains(&status);
+    let explicit = cc.max_age.is_some() || expires.is_some();
     HttpPolicy {
+        explicit,
         storable,
         reason,
         freshness: Freshness::at_receipt(&headers, times, heuristic),

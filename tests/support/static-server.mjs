@@ -12,9 +12,13 @@ const TYPES = {
   '.css': 'text/css',
 };
 
-/** Serves `mounts` ({ '/pkg/': '/abs/dir' }) on a free loopback port; resolves to { url, close }. */
-export async function serveStatic(mounts) {
+/**
+ * Serves `mounts` ({ '/pkg/': '/abs/dir' }) on a free loopback port; resolves to { url, close }.
+ * `handler(req, res)`, when given, sees each request first and returns true if it answered.
+ */
+export async function serveStatic(mounts, { handler } = {}) {
   const server = createServer(async (req, res) => {
+    if (handler && (await handler(req, res))) return;
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     const mount = Object.keys(mounts).find((prefix) => path.startsWith(prefix));
     if (!mount) return void res.writeHead(404).end();
@@ -37,6 +41,9 @@ export async function serveStatic(mounts) {
   const { port } = server.address();
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () => new Promise((resolve) => server.close(resolve)),
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections?.();
+      server.close(resolve);
+    }),
   };
 }

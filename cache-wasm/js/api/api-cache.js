@@ -1,0 +1,264 @@
+// ApiCache: a drop-in `fetch` that caches API responses by HTTP's rules (RFC 9111, decided in
+// wasm by `responsePolicy`) in a cache-wasm Cache, so hub invalidations (keys, patterns and
+// the tags servers send in `Cache-Tag`) reach API responses like any other entry.
+//
+// Entry keys are `<METHOD> <url>`, plus ` <header>=<value>&…` for responses that Vary.
+import { responsePolicy } from '../http.js';
+import { compileRules, ruleFor } from './rules.js';
+import { bodySize, freshnessOf, mergedHeaders, toResponse, toStored, validators } from './stored-response.js';
+
+const MAX_TAGS = 32;
+
+function escapeGlob(text) {
+  return text.replace(/[\\*?]/g, (c) => `\\${c}`);
+}
+
+function serverTags(headers) {
+  const raw = `${headers.get('cache-tag') ?? ''} ${headers.get('surrogate-key') ?? ''}`;
+  return raw.split(/[\s,]+/).filter(Boolean);
+}
+
+/** Creates an API cache; see `ApiCache`. */
+export function createApiCache(options) {
+  return new ApiCache(options);
+}
+
+/**
+ * Options: `cache` (a Cache for shared responses), `userCache` (a Cache in the user's own
+ * namespace, for per-user rules), `rules` (see RULE_DEFAULTS), `fetch` (the network; default
+ * the global fetch at creation), `clock` (default Date.now).
+ */
+export class ApiCache {
+  #cache;
+  #userCache;
+  #rules;
+  #network;
+  #clock;
+  #inflight = new Map();
+  #counters = {
+    hits: 0, misses: 0, staleServed: 0, revalidations: 0, notModified: 0,
+    errorsServed: 0, bytesSaved: 0, stored: 0, bypassed: 0, uncacheable: 0,
+  };
+
+  // The network, past the browser's own HTTP cache: this cache decides freshness, so a copy
+  // the browser kept must not answer for the origin (after a hub invalidation it may be the
+  // very data that was invalidated). `no-cache` still lets the browser revalidate it.
+  #send(request) {
+    return this.#network(request.cache === 'default' ? new Request(request, { cache: 'no-cache' }) : request);
+  }
+
+  constructor({ cache, userCache, rules, fetch: network, clock } = {}) {
+    if (!cache) throw new TypeError('cache-wasm: createApiCache needs a `cache`');
+    this.#cache = cache;
+    this.#userCache = userCache;
+    this.#rules = compileRules(rules);
+    this.#network = network ?? globalThis.fetch.bind(globalThis);
+    this.#clock = clock ?? Date.now;
+  }
+
+  /** Counters: hits, misses, staleServed, revalidations, notModified (304s), errorsServed, bytesSaved, stored, bypassed, uncacheable. */
+  stats() {
+    return { ...this.#counters };
+  }
+
+  /** Whether a rule covers `input` (a URL string, URL or Request). */
+  handles(input) {
+    const url = new URL(input instanceof Request ? input.url : input, globalThis.location?.href);
+    return ruleFor(this.#rules, url) !== undefined;
+  }
+
+  /**
+   * `fetch` with caching for GET and HEAD requests a rule covers; everything else goes to the
+   * network untouched. `overrides.ttlMs` forces the freshness of this request's response.
+   */
+  async fetch(input, init, overrides = {}) {
+    const request = new Request(input, init);
+    const rule = ruleFor(this.#rules, new URL(request.url));
+    const store = rule?.perUser ? this.#userCache : this.#cache;
+    if (!rule || !store || !['GET', 'HEAD'].includes(request.method) || request.cache === 'no-store') {
+      this.#counters.bypassed++;
+      return this.#network(request);
+    }
+    const base = `${request.method} ${request.url}`;
+    const key = this.#variantKey(store, base, request);
+    const found = key && request.cache !== 'reload' ? store.get(key) : undefined;
+    const entry = typeof found?.p === 'object' ? found : undefined;
+    if (entry) return this.#serveStored({ request, rule, store, base, key, entry, overrides });
+    this.#counters.misses++;
+    return this.#shared(key ?? base, () => this.#load({ request, rule, store, base, overrides }), request.method);
+  }
+
+  /**
+   * Patches the global `fetch` so requests a rule covers go through this cache. Returns the
+   * function that restores it.
+   */
+  install() {
+    const original = globalThis.fetch;
+    globalThis.fetch = (input, init) => (this.handles(input) ? this.fetch(input, init) : original(input, init));
+    return () => {
+      globalThis.fetch = original;
+    };
+  }
+
+  /** Drops stored responses by exact `url`, URL glob `pattern`, or `tags`. Returns how many. */
+  invalidate({ url, pattern, tags = [] } = {}) {
+    const keys = [];
+    const patterns = [];
+    for (const method of ['GET', 'HEAD']) {
+      if (url) {
+        const href = new URL(url, globalThis.location?.href).href;
+        keys.push(`${method} ${href}`);
+        patterns.push(`${method} ${escapeGlob(href)} *`);
+      }
+      if (pattern) patterns.push(`${method} ${pattern}`);
+    }
+    let n = 0;
+    for (const store of new Set([this.#cache, this.#userCache].filter(Boolean))) {
+      n += store.invalidate({ keys, patterns, tags });
+    }
+    return n;
+  }
+
+  // The key of the variant `request` selects: the names a stored response varied on are kept
+  // under `vary <base>`. `undefined` when the key would be too long to cache.
+  #variantKey(store, base, request) {
+    const names = store.get(`vary ${base}`);
+    const key = Array.isArray(names)
+      ? `${base} ${names.map((n) => `${n}=${request.headers.get(n) ?? ''}`).join('&')}`
+      : base;
+    return new TextEncoder().encode(key).length <= 1000 ? key : undefined;
+  }
+
+  async #serveStored(ctx) {
+    const { request, entry, store, key } = ctx;
+    const now = this.#clock();
+    const revalidateRequested = request.cache === 'no-cache' && !entry.p.im;
+    if (now < entry.p.f && !revalidateRequested) {
+      this.#counters.hits++;
+      this.#counters.bytesSaved += bodySize(entry);
+      return toResponse(entry, request.method, 'HIT');
+    }
+    if (now < entry.p.r && !revalidateRequested) {
+      this.#counters.staleServed++;
+      this.#counters.bytesSaved += bodySize(entry);
+      this.#shared(key, () => this.#revalidate(ctx), request.method).catch(() => {});
+      return toResponse(entry, request.method, 'STALE');
+    }
+    try {
+      return await this.#shared(key, () => this.#revalidate(ctx), request.method);
+    } catch (err) {
+      if (!this.#usableOnError(store, key, now)) throw err;
+      this.#counters.errorsServed++;
+      return toResponse(entry, request.method, 'STALE-IF-ERROR');
+    }
+  }
+
+  #usableOnError(store, key, now) {
+    const entry = store.get(key);
+    return entry !== undefined && now < entry.p.e;
+  }
+
+  // Concurrent identical requests share one network request; each caller gets its own
+  // Response. The shared work resolves to a stored entry (or an uncached snapshot).
+  async #shared(key, work, method) {
+    let running = this.#inflight.get(key);
+    if (!running) {
+      running = work().finally(() => this.#inflight.delete(key));
+      this.#inflight.set(key, running);
+    }
+    const { entry, xCache, raw } = await running;
+    // A response that cannot be rebuilt (opaque) is handed out as copies of itself.
+    return raw ? raw.clone() : toResponse(entry, method, xCache);
+  }
+
+  async #load({ request, rule, store, base, overrides }) {
+    const generation = store.generation;
+    const requestTime = this.#clock();
+    const response = await this.#send(request);
+    const responseTime = this.#clock();
+    if (response.type === 'opaque' || response.type === 'opaqueredirect') {
+      this.#uncacheable();
+      return { raw: response };
+    }
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const stored = this.#store({ request, rule, store, base, overrides, response, bytes, requestTime, responseTime, generation });
+    return { entry: stored ?? toStored(response, bytes, { freshUntil: 0, revalidateUntil: 0, onErrorUntil: 0, immutable: false }, request.url), xCache: 'MISS' };
+  }
+
+  async #revalidate({ request, rule, store, base, key, entry, overrides }) {
+    this.#counters.revalidations++;
+    const generation = store.generation;
+    const headers = new Headers(request.headers);
+    for (const [name, value] of Object.entries(validators(entry))) headers.set(name, value);
+    const requestTime = this.#clock();
+    const response = await this.#send(new Request(request, { headers }));
+    const responseTime = this.#clock();
+    if (response.status >= 500) {
+      const error = new Error(`origin answered ${response.status}`);
+      if (this.#usableOnError(store, key, responseTime)) throw error;
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      return { entry: toStored(response, bytes, { freshUntil: 0, revalidateUntil: 0, onErrorUntil: 0, immutable: false }, request.url), xCache: 'MISS' };
+    }
+    if (response.status === 304) {
+      this.#counters.notModified++;
+      this.#counters.bytesSaved += bodySize(entry);
+      const merged = mergedHeaders(entry, response);
+      const refreshed = { ...entry, h: [...merged] };
+      const policy = this.#policy(request, rule, { status: entry.s, headers: merged }, requestTime, responseTime, overrides);
+      refreshed.p = freshnessOf(policy);
+      if (store.generation === generation) this.#put(store, key, refreshed, rule, serverTags(merged), merged, responseTime);
+      return { entry: refreshed, xCache: 'REVALIDATED' };
+    }
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const stored = this.#store({ request, rule, store, base, overrides, response, bytes, requestTime, responseTime, generation });
+    if (!stored) store.remove(key);
+    return { entry: stored ?? toStored(response, bytes, { freshUntil: 0, revalidateUntil: 0, onErrorUntil: 0, immutable: false }, request.url), xCache: 'MISS' };
+  }
+
+  #policy(request, rule, response, requestTime, responseTime, overrides) {
+    const policy = responsePolicy(request.method, response, { requestTime, responseTime, statuses: rule.statuses });
+    const ttl = overrides.ttlMs ?? (policy.explicit ? undefined : rule.ttlMs);
+    if (ttl !== undefined && !policy.noCache) {
+      policy.freshUntil = responseTime + ttl;
+      policy.revalidateUntil = Math.max(policy.revalidateUntil, policy.freshUntil);
+      policy.onErrorUntil = Math.max(policy.onErrorUntil, policy.freshUntil);
+    }
+    return policy;
+  }
+
+  // Stores a network response if HTTP and the rule allow it; returns the stored entry.
+  #store({ request, rule, store, base, overrides, response, bytes, requestTime, responseTime, generation }) {
+    const policy = this.#policy(request, rule, response, requestTime, responseTime, overrides);
+    if (policy.storable === 'no' || (policy.storable === 'user' && !rule.perUser)) return this.#uncacheable();
+    // An invalidation landed while this response was on its way: it may already be stale.
+    if (store.generation !== generation) return undefined;
+    const vary = (response.headers.get('vary') ?? '')
+      .split(',').map((n) => n.trim().toLowerCase()).filter(Boolean).sort();
+    const key = vary.length ? `${base} ${vary.map((n) => `${n}=${request.headers.get(n) ?? ''}`).join('&')}` : base;
+    if (new TextEncoder().encode(key).length > 1000) return this.#uncacheable();
+    const entry = toStored(response, bytes, policy, request.url);
+    const tags = [...rule.tags, ...serverTags(response.headers)];
+    if (!this.#put(store, key, entry, rule, tags, response.headers, responseTime)) return undefined;
+    if (vary.length) this.#put(store, `vary ${base}`, vary, rule, tags, response.headers, responseTime, entry.p);
+    this.#counters.stored++;
+    return entry;
+  }
+
+  #uncacheable() {
+    this.#counters.uncacheable++;
+    return undefined;
+  }
+
+  // Keeps an entry while it can serve: its stale windows, or `keepMs` when it has validators.
+  #put(store, key, value, rule, tags, headers, now, freshness = value.p) {
+    const canRevalidate = headers.has('etag') || headers.has('last-modified');
+    const until = Math.max(freshness.r, freshness.e, canRevalidate ? now + rule.keepMs : freshness.f);
+    if (until <= now) return false;
+    try {
+      store.set(key, value, { ttlMs: until - now, tags: [...new Set(tags)].slice(0, MAX_TAGS) });
+      return true;
+    } catch {
+      return false; // over quota or a bad tag: serve from the network, never fail the request
+    }
+  }
+}

@@ -1,0 +1,74 @@
+// A response as the API cache stores it: JSON-able (so Web Storage can hold it), with its body
+// as text or base64, its headers less Set-Cookie, and its freshness as absolute instants.
+
+const TEXTUAL = /^(text\/|application\/(json|[^;]*\+json|javascript|xml|[^;]*\+xml|x-www-form-urlencoded))/i;
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+function toBase64(bytes) {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+function fromBase64(text) {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/** Response headers worth keeping: everything but Set-Cookie, which never leaves memory. */
+export function keptHeaders(headers) {
+  return [...headers].filter(([name]) => name.toLowerCase() !== 'set-cookie');
+}
+
+/** The stored form of a response whose body is `bytes`, with freshness `policy`. */
+export function toStored(response, bytes, policy, url) {
+  const textual = TEXTUAL.test(response.headers.get('content-type') ?? 'text/plain');
+  return {
+    u: url,
+    s: response.status,
+    st: response.statusText,
+    h: keptHeaders(response.headers),
+    b: textual ? new TextDecoder().decode(bytes) : toBase64(bytes),
+    enc: textual ? 'text' : 'base64',
+    p: freshnessOf(policy),
+  };
+}
+
+/** The freshness instants of a policy, as stored. */
+export function freshnessOf(policy) {
+  return { f: policy.freshUntil, r: policy.revalidateUntil, e: policy.onErrorUntil, im: policy.immutable };
+}
+
+/** The stored body's size in bytes (what a hit saves from the network). */
+export function bodySize(stored) {
+  return stored.enc === 'text' ? stored.b.length : Math.floor((stored.b.length * 3) / 4);
+}
+
+/** A fresh, readable Response for a stored entry; `xCache` says how it was served. */
+export function toResponse(stored, method, xCache) {
+  const headers = new Headers(stored.h);
+  headers.set('x-cache', xCache);
+  const empty = method === 'HEAD' || NULL_BODY.has(stored.s);
+  const body = empty ? null : stored.enc === 'text' ? stored.b : fromBase64(stored.b);
+  return new Response(body, { status: stored.s, statusText: stored.st, headers });
+}
+
+/** The stored entry's headers updated by a 304's (RFC 9111 §4.3.4). */
+export function mergedHeaders(stored, notModified) {
+  const headers = new Headers(stored.h);
+  for (const [name, value] of keptHeaders(notModified.headers)) {
+    if (name.toLowerCase() !== 'content-length') headers.set(name, value);
+  }
+  return headers;
+}
+
+/** Validators for a conditional request: If-None-Match and If-Modified-Since. */
+export function validators(stored) {
+  const headers = new Headers(stored.h);
+  const out = {};
+  if (headers.has('etag')) out['if-none-match'] = headers.get('etag');
+  if (headers.has('last-modified')) out['if-modified-since'] = headers.get('last-modified');
+  return out;
+}

@@ -1,0 +1,335 @@
+// ApiCache in headless Chromium against a test origin that sets caching headers per request:
+// HTTP rules (RFC 9111), revalidation, stale-while-revalidate, stale-if-error, Vary, per-user
+// isolation, tags pushed by the hub, de-duplication, the axios adapter and fetch patching.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { launchBrowser, watchErrors } from './support/browser.mjs';
+import { startOrigin } from './support/origin.mjs';
+import { startHub, publisherToken, invalidate } from './support/hub.mjs';
+import { PACKAGE_DIR, PAGES_DIR, ROOT } from './support/paths.mjs';
+
+let origin;
+let browser;
+
+before(async () => {
+  origin = await startOrigin({
+    '/pkg/': PACKAGE_DIR,
+    '/axios/': join(ROOT, 'node_modules', 'axios', 'dist', 'esm'),
+    '/': PAGES_DIR,
+  });
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await origin?.close();
+});
+
+// A fresh page with `api` (rules from `rules`, default every /api/echo request), a local
+// `cache` in namespace `api`, a `userCache` in `user-1`, a settable clock `now`, and helpers.
+async function page(rules) {
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  p.errors = watchErrors(p);
+  await p.goto(`${origin.url}/index.html`);
+  await p.evaluate(() => window.ready);
+  await p.evaluate(async (ruleSpecs) => {
+    window.now = 1_700_000_000_000;
+    const clock = () => window.now;
+    window.cache = await lib.createCache({ namespace: 'api', storage: 'local', clock, defaultTtlMs: Infinity });
+    window.userCache = await lib.createCache({ namespace: 'user-1', storage: 'local', clock, defaultTtlMs: Infinity });
+    const rules = (ruleSpecs ?? [{ match: '/api/echo*' }]).map((r) => ({ ...r }));
+    window.api = lib.createApiCache({ cache, userCache, clock, rules });
+    window.get = async (params, init) => {
+      const r = await api.fetch(`/api/echo?${new URLSearchParams(params)}`, init);
+      return { x: r.headers.get('x-cache'), status: r.status, n: r.status === 200 ? (await r.json()).n : null };
+    };
+    window.hits = async (id) => (await (await fetch(`/api/hits?id=${id}`)).json()).n;
+  }, rules);
+  p.done = async () => {
+    assert.deepEqual(p.errors.filter((e) => !e.includes('Failed to load resource')), []);
+    await context.close();
+  };
+  return p;
+}
+
+test('max-age serves hits; once stale, an ETag revalidation (304) refreshes the entry', async () => {
+  const p = await page();
+  const r = await p.evaluate(async () => {
+    const q = { id: 'etag', cc: 'max-age=60', etag: '"v1"' };
+    const out = [await get(q), await get(q)];
+    now += 60_000;
+    out.push(await get(q), await get(q));
+    return { out, hits: await hits('etag'), stats: api.stats() };
+  });
+  assert.deepEqual(r.out, [
+    { x: 'MISS', status: 200, n: 1 },
+    { x: 'HIT', status: 200, n: 1 },
+    { x: 'REVALIDATED', status: 200, n: 1 },
+    { x: 'HIT', status: 200, n: 1 },
+  ]);
+  assert.equal(r.hits, 2);
+  assert.equal(r.stats.notModified, 1);
+  assert.equal(r.stats.hits, 2);
+  assert.ok(r.stats.bytesSaved > 0);
+  await p.done();
+});
+
+test('Last-Modified revalidates with If-Modified-Since', async () => {
+  const p = await page();
+  const r = await p.evaluate(async () => {
+    const q = { id: 'lm', cc: 'max-age=10', lm: 'Sat, 04 Nov 2023 22:13:20 GMT' };
+    const out = [await get(q)];
+    now += 10_000;
+    out.push(await get(q));
+    return { out, hits: await hits('lm') };
+  });
+  assert.deepEqual(r.out.map((o) => o.x), ['MISS', 'REVALIDATED']);
+  assert.equal(r.hits, 2);
+  await p.done();
+});
+
+test('no-store, no-cache, errors and private responses follow the rules', async () => {
+  const p = await page([
+    { match: '/api/echo?id=mine*', perUser: true },
+    { match: '/api/echo*' },
+  ]);
+  const r = await p.evaluate(async () => {
+    const twice = async (q) => [(await get(q)).x, (await get(q)).x, await hits(q.id)];
+    return {
+      noStore: await twice({ id: 'ns', cc: 'no-store, max-age=60' }),
+      noCache: await twice({ id: 'nc', cc: 'no-cache', etag: '"e"' }),
+      error: await twice({ id: 'err', cc: 'max-age=60', status: '500' }),
+      partial: await twice({ id: 'part', cc: 'max-age=60', status: '206' }),
+      privateShared: await twice({ id: 'priv', cc: 'private, max-age=60' }),
+      privateMine: await twice({ id: 'mine', cc: 'private, max-age=60' }),
+      stored: Object.keys(localStorage).sort(),
+    };
+  });
+  assert.deepEqual(r.noStore, ['MISS', 'MISS', 2]);
+  assert.deepEqual(r.noCache, ['MISS', 'REVALIDATED', 2]);
+  assert.deepEqual(r.error, ['MISS', 'MISS', 2]);
+  assert.deepEqual(r.partial, ['MISS', 'MISS', 2]);
+  assert.deepEqual(r.privateShared, ['MISS', 'MISS', 2]);
+  assert.deepEqual(r.privateMine, ['MISS', 'HIT', 1]);
+  assert.ok(r.stored.every((k) => !k.startsWith('cw:api:') || k.includes('id=nc')), r.stored.join('\n'));
+  assert.ok(r.stored.some((k) => k.startsWith('cw:user-1:') && k.includes('id=mine')));
+  await p.done();
+});
+
+test('Expires and Age count; a skewed Date does not', async () => {
+  const p = await page();
+  const r = await p.evaluate(async () => {
+    const out = {};
+    const pastExpires = { id: 'exp', expires: 'Thu, 01 Jan 2015 00:00:00 GMT' };
+    out.expired = [(await get(pastExpires)).x, (await get(pastExpires)).x];
+    const aged = { id: 'age', cc: 'max-age=60', age: '50' };
+    out.aged = [(await get(aged)).x];
+    now += 9_000;
+    out.aged.push((await get(aged)).x);
+    now += 1_500;
+    out.aged.push((await get(aged)).x);
+    // The server's clock says 1990: with max-age, freshness counts from receipt anyway.
+    const skewed = { id: 'skew', cc: 'max-age=60', date: 'Mon, 01 Jan 1990 00:00:00 GMT' };
+    out.skewed = [(await get(skewed)).x];
+    now += 59_000;
+    out.skewed.push((await get(skewed)).x);
+    return out;
+  });
+  assert.deepEqual(r.expired, ['MISS', 'MISS']);
+  assert.deepEqual(r.aged, ['MISS', 'HIT', 'MISS']);
+  assert.deepEqual(r.skewed, ['MISS', 'HIT']);
+  await p.done();
+});
+
+test('stale-while-revalidate serves the stale copy at once, then the fresh one', async () => {
+  const p = await page();
+  const r = await p.evaluate(async () => {
+    const q = { id: 'swr', cc: 'max-age=1, stale-while-revalidate=60' };
+    const out = [await get(q)];
+    now += 2_000;
+    out.push(await get(q));
+    for (let i = 0; i < 200 && (await hits('swr')) < 2; i++) await new Promise((res) => setTimeout(res, 10));
+    await new Promise((res) => setTimeout(res, 50));
+    out.push(await get(q));
+    return out;
+  });
+  assert.deepEqual(r, [
+    { x: 'MISS', status: 200, n: 1 },
+    { x: 'STALE', status: 200, n: 1 },
+    { x: 'HIT', status: 200, n: 2 },
+  ]);
+  await p.done();
+});
+
+test('stale-if-error serves the stored copy while the origin is down, within its window only', async () => {
+  const p = await page();
+  const r = await p.evaluate(async () => {
+    const q = { id: 'sie', cc: 'max-age=1, stale-if-error=60' };
+    const strict = { id: 'sie-strict', cc: 'max-age=1, must-revalidate, stale-if-error=60' };
+    const out = [(await get(q)).x, (await get(strict)).x];
+    await fetch('/api/mode?id=sie&down=1');
+    await fetch('/api/mode?id=sie-strict&down=1');
+    now += 2_000;
+    const attempt = async (query) => get(query).then((x) => x.x, (err) => err.name);
+    out.push(await attempt(q), await attempt(strict));
+    now += 60_000;
+    out.push(await attempt(q));
+    return { out, errorsServed: api.stats().errorsServed };
+  });
+  assert.deepEqual(r.out, ['MISS', 'MISS', 'STALE-IF-ERROR', 'TypeError', 'TypeError']);
+  assert.equal(r.errorsServed, 1);
+  await p.done();
+});
+
+test('Vary: each value of a varied header is its own entry; Vary: * is not cached', async () => {
+  const p = await page();
+  const r = await p.evaluate(async () => {
+    const q = { id: 'vary', cc: 'max-age=60', vary: 'X-Lang' };
+    const lang = (l) => ({ headers: { 'x-lang': l } });
+    const out = [];
+    for (const l of ['en', 'en', 'fr', 'fr', 'en']) out.push((await get(q, lang(l))).x);
+    const star = { id: 'star', cc: 'max-age=60', vary: '*' };
+    out.push((await get(star)).x, (await get(star)).x);
+    return { out, hits: await hits('vary') };
+  });
+  assert.deepEqual(r.out, ['MISS', 'HIT', 'MISS', 'HIT', 'HIT', 'MISS', 'MISS']);
+  assert.equal(r.hits, 2);
+  await p.done();
+});
+
+test('concurrent identical requests share one network request, each with its own body', async () => {
+  const p = await page();
+  const r = await p.evaluate(async () => {
+    const url = `/api/echo?${new URLSearchParams({ id: 'dedup', cc: 'max-age=60', delay: '200' })}`;
+    const responses = await Promise.all(Array.from({ length: 5 }, () => api.fetch(url)));
+    const bodies = await Promise.all(responses.map((res) => res.json()));
+    const uncached = `/api/echo?${new URLSearchParams({ id: 'dedup-nostore', cc: 'no-store', delay: '200' })}`;
+    const more = await Promise.all(Array.from({ length: 3 }, () => api.fetch(uncached).then((res) => res.json())));
+    return { ns: bodies.map((b) => b.n), more: more.map((b) => b.n), hits: await hits('dedup'), hits2: await hits('dedup-nostore') };
+  });
+  assert.deepEqual(r, { ns: [1, 1, 1, 1, 1], more: [1, 1, 1], hits: 1, hits2: 1 });
+  await p.done();
+});
+
+test('per-user entries live in the user namespace and go with logout; Set-Cookie never reaches storage', async () => {
+  const p = await page([{ match: '/api/echo?id=me*', perUser: true }, { match: '/api/echo*' }]);
+  const r = await p.evaluate(async () => {
+    const q = { id: 'me', cc: 'private, max-age=60' };
+    const out = [(await get(q)).x, (await get(q)).x];
+    userCache.clear(); // what logout does to the user's namespace
+    out.push((await get(q)).x);
+    const other = await lib.createCache({ namespace: 'user-2', storage: 'local' });
+    const cookie = { id: 'cookie', cc: 'max-age=60', cookie: '1' };
+    await get(cookie);
+    const stored = Object.entries(localStorage).map(([k, v]) => k + v).join('\n');
+    return { out, otherKeys: other.keys(), cookieSet: document.cookie.includes('session-cookie=s1'), leaked: stored.includes('session-cookie') };
+  });
+  assert.deepEqual(r.out, ['MISS', 'HIT', 'MISS']);
+  assert.deepEqual(r.otherKeys, []);
+  assert.equal(r.cookieSet, true);
+  assert.equal(r.leaked, false);
+  await p.done();
+});
+
+test('server tags (Cache-Tag) and hub invalidations drop exactly the tagged responses', async () => {
+  const hub = await startHub({ extra: ['--cors-origin', origin.url] });
+  const token = publisherToken();
+  const p = await page();
+  try {
+    await p.evaluate(async (hubUrl) => {
+      window.shop = await lib.createCache({ namespace: 'shop', storage: 'local', defaultTtlMs: Infinity, clock: () => now });
+      window.api = lib.createApiCache({ cache: shop, clock: () => now, rules: [{ match: '/api/echo*' }] });
+      window.sync = lib.connectSync({ hub: `${hubUrl}/.well-known/mercure`, caches: [shop] });
+    }, hub.url);
+    await p.waitForFunction(() => sync.status === 'live');
+    const first = await p.evaluate(async () => {
+      const tagged = { id: 'tagged', cc: 'max-age=600', tag: 'catalog product:1' };
+      const other = { id: 'other', cc: 'max-age=600', tag: 'blog' };
+      return [(await get(tagged)).x, (await get(tagged)).x, (await get(other)).x];
+    });
+    assert.deepEqual(first, ['MISS', 'HIT', 'MISS']);
+    await invalidate(hub.url, publisherToken(), { ns: 'shop', tags: ['catalog'] });
+    await p.waitForFunction(() => sync.stats().eventsApplied === 1);
+    const after = await p.evaluate(async () => {
+      const tagged = { id: 'tagged', cc: 'max-age=600', tag: 'catalog product:1' };
+      const other = { id: 'other', cc: 'max-age=600', tag: 'blog' };
+      const out = [(await get(tagged)).x, (await get(other)).x];
+      const byUrl = api.invalidate({ url: `/api/echo?${new URLSearchParams(other)}` });
+      const byPattern = api.invalidate({ pattern: `${location.origin}/api/echo?id=tag*` });
+      out.push(byUrl, byPattern, (await get(other)).x);
+      return out;
+    });
+    assert.deepEqual(after, ['MISS', 'HIT', 1, 1, 'MISS']);
+    assert.ok(token);
+  } finally {
+    await p.done();
+    await hub.stop();
+  }
+});
+
+test('opaque responses are never cached', async () => {
+  const hub = await startHub();
+  const p = await page([{ match: /\/healthz$/ }]);
+  try {
+    const r = await p.evaluate(async (url) => {
+      const a = await api.fetch(url, { mode: 'no-cors' });
+      const b = await api.fetch(url, { mode: 'no-cors' });
+      return { types: [a.type, b.type], stats: api.stats() };
+    }, `${hub.url}/healthz`);
+    assert.deepEqual(r.types, ['opaque', 'opaque']);
+    assert.equal(r.stats.uncacheable, 2);
+    assert.equal(r.stats.stored, 0);
+  } finally {
+    await p.done();
+    await hub.stop();
+  }
+});
+
+test('the axios adapter caches GETs and honours cache: false and cacheTTL', async () => {
+  const p = await page();
+  const r = await p.evaluate(async () => {
+    const { default: axios } = await import('/axios/axios.js');
+    const client = lib.cachedAxios(axios.create(), api, axios);
+    const url = `/api/echo?${new URLSearchParams({ id: 'ax', cc: 'max-age=60' })}`;
+    const a = await client.get(url);
+    const b = await client.get(url);
+    const c = await client.get(url, { cache: false });
+    const plain = `/api/echo?${new URLSearchParams({ id: 'ax-ttl' })}`;
+    const d1 = await client.get(plain, { cacheTTL: 5_000 });
+    const d2 = await client.get(plain, { cacheTTL: 5_000 });
+    now += 5_000;
+    const d3 = await client.get(plain, { cacheTTL: 5_000 });
+    const posted = await client.post(url, { x: 1 }).then((res) => res.data.n);
+    const missing = await client.get(`/api/echo?${new URLSearchParams({ id: 'ax-404', status: '404', cc: 'max-age=60' })}`)
+      .then(() => 'resolved', (err) => `${err.name} ${err.response?.status}`);
+    return {
+      ns: [a.data.n, b.data.n, d1.data.n, d2.data.n, d3.data.n, posted],
+      cached: [a.request.cached, b.request.cached, d2.request.cached],
+      // cache: false goes to axios's own adapter (XHR here), past this cache entirely.
+      bypassed: c.request instanceof XMLHttpRequest && c.request.cached === undefined,
+      missing,
+    };
+  });
+  assert.deepEqual(r.ns, [1, 1, 1, 1, 2, 2]);
+  assert.deepEqual(r.cached, ['MISS', 'HIT', 'HIT']);
+  assert.equal(r.bypassed, true);
+  assert.equal(r.missing, 'AxiosError 404');
+  await p.done();
+});
+
+test('install() routes the global fetch through the cache for covered URLs only', async () => {
+  const p = await page();
+  const r = await p.evaluate(async () => {
+    const uninstall = api.install();
+    const url = `/api/echo?${new URLSearchParams({ id: 'inst', cc: 'max-age=60' })}`;
+    const xs = [(await fetch(url)).headers.get('x-cache'), (await fetch(url)).headers.get('x-cache')];
+    const hitsResponse = await fetch('/api/hits?id=inst');
+    xs.push(hitsResponse.headers.get('x-cache'));
+    uninstall();
+    xs.push((await fetch(url)).headers.get('x-cache'));
+    return xs;
+  });
+  assert.deepEqual(r, ['MISS', 'HIT', null, null]);
+  await p.done();
+});

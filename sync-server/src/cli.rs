@@ -1,10 +1,11 @@
-//! The command line: `serve`, and `publish`, `invalidate` and `token` for scripts. Every
-//! flag has an environment variable (`HUB_...`), shown by `sync-server <command> --help`.
+//! The command line: `serve`; `publish`, `invalidate` and `token` for scripts; and `cache
+//! clear | warm | stats` for the server-side Redis cache. Every flag of `serve` has an
+//! environment variable (`HUB_...`), shown by `sync-server <command> --help`.
 
 use crate::auth::Auth;
 use crate::config::{HubConfig, Limits};
 use crate::error::HubError;
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -32,6 +33,90 @@ pub enum Command {
     Invalidate(InvalidateArgs),
     /// Prints an access token (`typ: at+jwt`) for scripts and tests.
     Token(TokenArgs),
+    /// Manages the server-side Redis cache: `clear`, `warm`, `stats`.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+/// `sync-server cache ...`.
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Removes cached entries (SCAN + UNLINK) and tells browsers through the hub.
+    Clear(CacheClearArgs),
+    /// GETs every URL of a file through the app's response cache, so it is filled.
+    Warm(CacheWarmArgs),
+    /// Prints Redis memory, evictions and expirations, and each namespace's entries.
+    Stats(CacheStatsArgs),
+}
+
+/// The cache's Redis.
+#[derive(Debug, Args)]
+pub struct CacheRedisArgs {
+    /// Redis URL of the cache.
+    #[arg(long, env = "CACHE_REDIS", default_value = "redis://127.0.0.1:6379/0")]
+    pub redis: String,
+}
+
+/// `sync-server cache clear`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("what").required(true).multiple(true).args(["all", "pattern", "namespace"])))]
+pub struct CacheClearArgs {
+    /// The cache's Redis.
+    #[command(flatten)]
+    pub redis: CacheRedisArgs,
+    /// Every cache key of every namespace (keys outside the cache grammar are kept).
+    #[arg(long, conflicts_with_all = ["pattern", "namespace"])]
+    pub all: bool,
+    /// A glob over keys, e.g. 'user:*' (in --namespace, or in every namespace).
+    #[arg(long)]
+    pub pattern: Option<String>,
+    /// One namespace (all of it, or only --pattern in it).
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// The hub to tell browsers through. Default: browsers are not told.
+    #[arg(long)]
+    pub hub: Option<String>,
+    /// A token with publish rights on the hub.
+    #[arg(long, env = "HUB_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+impl CacheClearArgs {
+    /// What the flags ask to clear.
+    #[must_use]
+    pub fn target(&self) -> crate::cache::admin::ClearTarget {
+        use crate::cache::admin::ClearTarget;
+        match (&self.pattern, self.all) {
+            (_, true) => ClearTarget::All,
+            (Some(pattern), false) => ClearTarget::Pattern {
+                pattern: pattern.clone(),
+                everywhere: self.namespace.is_none(),
+            },
+            (None, false) => ClearTarget::Namespace,
+        }
+    }
+}
+
+/// `sync-server cache warm`.
+#[derive(Debug, Args)]
+pub struct CacheWarmArgs {
+    /// A file of URLs, one per line (`#` comments and blank lines are skipped).
+    #[arg(long)]
+    pub urls: PathBuf,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+}
+
+/// `sync-server cache stats`.
+#[derive(Debug, Args)]
+pub struct CacheStatsArgs {
+    /// The cache's Redis.
+    #[command(flatten)]
+    pub redis: CacheRedisArgs,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `sync-server serve`.
@@ -237,5 +322,6 @@ pub async fn run(cli: Cli) -> Result<(), HubError> {
         Command::Publish(args) => crate::client::publish(&args).await,
         Command::Invalidate(args) => crate::client::invalidate(&args).await,
         Command::Token(args) => crate::client::token(&args),
+        Command::Cache(command) => crate::cache::admin::run(command).await,
     }
 }

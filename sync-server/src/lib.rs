@@ -61,6 +61,9 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// The keyspace bridge's health, when one runs. Default: none.
     pub bridge_health: Option<Arc<HealthFlag>>,
+    /// A Redis cache in this process: its statistics join `/metrics` and `/stats` is served.
+    /// Default: none.
+    pub cache: Option<cache::RedisCache>,
 }
 
 impl AppState {
@@ -77,7 +80,15 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             shutdown: CancellationToken::new(),
             bridge_health: None,
+            cache: None,
         }
+    }
+
+    /// The same state with `cache`'s statistics on `/metrics` and `/stats`.
+    #[must_use]
+    pub fn with_cache(mut self, cache: cache::RedisCache) -> Self {
+        self.cache = Some(cache);
+        self
     }
 
     /// State with the embedded transport sized from `config`.
@@ -119,13 +130,17 @@ async fn credentials_only_for_listed_origins(
     response
 }
 
-/// The hub's router: Mercure, `/invalidate`, `/healthz`, `/metrics`, and the static directory.
+/// The hub's router: Mercure, `/invalidate`, `/healthz`, `/metrics`, `/stats` (with a cache),
+/// and the static directory.
 pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .route(MERCURE_PATH, get(subscribe::handler).post(publish::handler))
         .route("/invalidate", post(invalidate::handler))
         .route("/healthz", get(health::handler))
         .route("/metrics", get(metrics::handler));
+    if state.cache.is_some() {
+        router = router.route("/stats", get(metrics::stats_handler));
+    }
     if let Some(dir) = &state.config.static_dir {
         router = router.fallback_service(tower_http::services::ServeDir::new(dir));
     }

@@ -100,13 +100,28 @@ impl Metrics {
     }
 }
 
-/// `GET /metrics`.
+/// `GET /metrics`: the hub's metrics, and the cache's when [`AppState::cache`] is set.
 pub async fn handler(State(state): State<AppState>) -> impl IntoResponse {
+    let mut text = state.metrics.render();
+    if let Some(cache) = &state.cache {
+        let body_end = text.rfind("# EOF").unwrap_or(text.len());
+        text.truncate(body_end);
+        text.push_str(&crate::cache::endpoints::metrics_text(cache).await);
+        text.push_str("# EOF\n");
+    }
     (
         [(
             header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            crate::cache::endpoints::METRICS_CONTENT_TYPE,
         )],
-        state.metrics.render(),
+        text,
     )
+}
+
+/// `GET /stats`: the cache's statistics as JSON (see [`crate::cache::endpoints`]).
+pub async fn stats_handler(State(state): State<AppState>) -> axum::response::Response {
+    match &state.cache {
+        Some(cache) => axum::Json(crate::cache::endpoints::stats_json(cache).await).into_response(),
+        None => axum::http::StatusCode::NOT_FOUND.into_response(),
+    }
 }

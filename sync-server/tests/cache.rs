@@ -360,3 +360,46 @@ async fn redis_down_serves_from_the_loader_and_counts() {
     assert!(ok, "the cache never reconnected");
     assert_eq!(cache.get("k").await.unwrap().unwrap(), b"again");
 }
+
+#[tokio::test]
+async fn stats_and_metrics_report_hit_rates_memory_evictions_and_expirations() {
+    let mut redis = RedisServer::start();
+    redis.cli(&["CONFIG", "SET", "maxmemory", "4mb"]);
+    redis.cli(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]);
+    let cache = cache(&redis, None);
+    let hub = state(config()).with_cache(cache.clone());
+    cache.set("a", b"1", MINUTE).await.unwrap();
+    for key in ["a", "a", "a", "missing"] {
+        cache.get(key).await.unwrap();
+    }
+    cache
+        .set("short", b"x", Some(Duration::from_millis(1)))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert_eq!(cache.get("short").await.unwrap(), None); // expired on access
+    let big = vec![7u8; 64 << 10];
+    for i in 0..200 {
+        cache.set(&format!("big:{i}"), &big, MINUTE).await.unwrap();
+    }
+    let stats = support::json_of(&hub, "/stats").await;
+    assert_eq!(stats["namespaces"]["shop"]["hits"], 3);
+    assert_eq!(stats["namespaces"]["shop"]["misses"], 2);
+    assert_eq!(stats["namespaces"]["shop"]["hit_rate"], 0.6);
+    assert_eq!(stats["redis_up"], true);
+    assert!(stats["redis"]["used_memory"].as_u64().unwrap() > 0);
+    assert!(stats["redis"]["evicted_keys"].as_u64().unwrap() > 0);
+    assert!(stats["redis"]["expired_keys"].as_u64().unwrap() >= 1);
+    let metrics = support::text_of(&hub, "/metrics").await;
+    assert!(metrics.contains("hub_events_in_total"));
+    assert!(metrics.contains("cache_hits_total{namespace=\"shop\"} 3"));
+    assert!(metrics.contains("cache_hit_rate{namespace=\"shop\"} 0.6"));
+    assert!(metrics.contains("cache_redis_evicted_keys_total "));
+    assert!(metrics.ends_with("# EOF\n") && metrics.matches("# EOF").count() == 1);
+    redis.kill();
+    let stats = support::json_of(&hub, "/stats").await;
+    assert_eq!(stats["redis_up"], false);
+    assert!(support::text_of(&hub, "/metrics")
+        .await
+        .contains("cache_redis_up 0"));
+}

@@ -20,7 +20,9 @@
 //! Every write and invalidation is published to the hub through the [`Publisher`], if one is
 //! set; cache fills after a load are not (the value is what the source already has).
 
+pub mod admin;
 pub mod codec;
+pub mod endpoints;
 pub mod keys;
 pub mod options;
 pub mod publisher;

@@ -51,8 +51,34 @@ fn nothing() -> &'static [&'static str] {
     &[]
 }
 
-/// `SCAN MATCH <glob>` the whole database, `UNLINK`ing the keys `keep` selects; answers how
-/// many were removed and hands each one to `seen`.
+/// Calls `each` with every key matching `glob`, scanning (`SCAN`, never `KEYS`).
+pub(crate) async fn scan_each(
+    conn: &mut redis::aio::ConnectionManager,
+    glob: &str,
+    mut each: impl FnMut(&str),
+) -> Result<(), RedisError> {
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, batch): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(glob)
+            .arg("COUNT")
+            .arg(BATCH)
+            .query_async(conn)
+            .await?;
+        for key in batch.iter().filter_map(|k| std::str::from_utf8(k).ok()) {
+            each(key);
+        }
+        if next == 0 {
+            return Ok(());
+        }
+        cursor = next;
+    }
+}
+
+/// `SCAN MATCH <glob>` the whole database, `UNLINK`ing the keys `keep` selects, batch by
+/// batch; answers how many were removed.
 pub(crate) async fn scan_unlink(
     conn: &mut redis::aio::ConnectionManager,
     glob: &str,
@@ -69,9 +95,9 @@ pub(crate) async fn scan_unlink(
             .arg(BATCH)
             .query_async(conn)
             .await?;
-        let doomed: Vec<String> = batch
-            .into_iter()
-            .filter_map(|k| String::from_utf8(k).ok())
+        let doomed: Vec<&str> = batch
+            .iter()
+            .filter_map(|k| std::str::from_utf8(k).ok())
             .filter(|k| keep(k))
             .collect();
         if !doomed.is_empty() {

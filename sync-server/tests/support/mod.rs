@@ -148,3 +148,16 @@ pub async fn error_of(state: &State, request: Request<Body>) -> (StatusCode, ser
     let status = response.status();
     (status, serde_json::from_str(&text(response).await).unwrap())
 }
+
+/// The body of `GET path` through `oneshot`, which must answer 200.
+pub async fn text_of(state: &State, path: &str) -> String {
+    let request = Request::get(path).body(Body::empty()).unwrap();
+    let response = app(state.clone()).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    text(response).await
+}
+
+/// The JSON body of `GET path` through `oneshot`, which must answer 200.
+pub async fn json_of(state: &State, path: &str) -> serde_json::Value {
+    serde_json::from_str(&text_of(state, path).await).unwrap()
+}

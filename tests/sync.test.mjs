@@ -255,3 +255,76 @@ test('a malformed update is counted and dropped; the stream goes on', async () =
     await context.close();
   }
 });
+
+test('an invalidation published while a getOrSet loader runs: the late result is not stored', async () => {
+  const context = await browser.newContext();
+  try {
+    const [tab] = await openTabs(context, 1);
+    await tab.evaluate(() => {
+      window.loading = layers.local.getOrSet('product:5', () => new Promise((resolve) => (window.release = resolve)));
+    });
+    await tab.waitForFunction(() => typeof window.release === 'function');
+    await invalidate(hub.url, token, { ns: 'shop', keys: ['product:5'] });
+    await tab.waitForFunction(() => sync.stats().eventsApplied === 1);
+    const r = await tab.evaluate(async () => {
+      release({ price: 'old' });
+      return { returned: await loading, stored: layers.local.has('product:5') };
+    });
+    assert.deepEqual(r, { returned: { price: 'old' }, stored: false });
+  } finally {
+    await context.close();
+  }
+});
+
+test("logout on a shared device: user A's data is gone from every layer and tab before user B", async () => {
+  const context = await browser.newContext();
+  try {
+    const tabs = await openTabs(context, 2, {}, hub.url);
+    const signInUserA = async () => {
+      const userA = {};
+      for (const storage of ['memory', 'local', 'session']) {
+        userA[storage] = await lib.createCache({ storage, namespace: 'user-a', defaultTtlMs: Infinity });
+      }
+      window.userA = userA;
+      window.apiA = lib.createApiCache({ cache: layers.memory, userCache: userA.local, rules: [{ match: '/healthz', perUser: true, ttlMs: 60_000 }] });
+      window.syncA = lib.connectSync({ caches: Object.values(userA), name: 'user-a' });
+    };
+    for (const tab of tabs) await tab.evaluate(signInUserA);
+    for (const tab of tabs) await tab.waitForFunction(() => syncA.status === 'live');
+    for (const tab of tabs) {
+      await tab.evaluate(async () => {
+        Object.values(userA).forEach((c) => c.set('profile', { name: 'A' }));
+        await (await apiA.fetch('/healthz')).text();
+      });
+    }
+    // The profile, the API response, and (the hub's answers Vary) the response's vary index.
+    assert.ok((await tabs[0].evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('cw:user-a:')).length)) >= 2);
+    await tabs[0].evaluate(() => syncA.logout());
+    for (const tab of tabs) {
+      await tab.waitForFunction(() => syncA.status === 'offline');
+      const left = await tab.evaluate(() => ({
+        memory: userA.memory.keys(),
+        session: Object.keys(sessionStorage).filter((k) => k.includes('user-a')),
+        local: Object.keys(localStorage).filter((k) => k.includes('user-a')),
+      }));
+      assert.deepEqual(left, { memory: [], session: [], local: [] });
+      assert.equal(await tab.evaluate(async () => (await apiA.fetch('/healthz')).headers.get('x-cache')), 'MISS');
+      await tab.evaluate(() => userA.local.clear());
+    }
+    // User B signs in on the same browser: nothing of A's is there to be served.
+    const b = await context.newPage();
+    await b.goto(`${hub.url}/index.html`);
+    await b.evaluate(() => window.ready);
+    const seen = await b.evaluate(async () => {
+      const found = [];
+      for (const storage of ['local', 'session']) {
+        const c = await lib.createCache({ storage, namespace: 'user-a' });
+        found.push(...c.keys());
+      }
+      return found;
+    });
+    assert.deepEqual(seen, []);
+  } finally {
+    await context.close();
+  }
+});

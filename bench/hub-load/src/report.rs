@@ -10,19 +10,21 @@ pub const SINGLE_CLIENT_OVERHEAD_US: f64 = 150.0;
 /// Hub memory allowed per idle connection, in bytes.
 pub const BYTES_PER_CONNECTION: f64 = 8.0 * 1024.0;
 
-fn us(ns: u64) -> String {
-    let us = ns as f64 / 1000.0;
-    if us < 10.0 {
-        format!("{us:.1}")
+fn ms(ns: u64) -> String {
+    let ms = ns as f64 / 1e6;
+    if ms < 10.0 {
+        format!("{ms:.2}")
+    } else if ms < 100.0 {
+        format!("{ms:.1}")
     } else {
-        format!("{us:.0}")
+        format!("{ms:.0}")
     }
 }
 
 fn triple(summary: Option<Summary>) -> String {
     summary.map_or_else(
         || "–".to_owned(),
-        |s| format!("{} / {} / {}", us(s.p50), us(s.p99), us(s.max)),
+        |s| format!("{} / {} / {}", ms(s.p50), ms(s.p99), ms(s.max)),
     )
 }
 
@@ -48,12 +50,20 @@ fn thousands(n: usize) -> String {
     out
 }
 
+fn clients(n: usize) -> String {
+    if n == 1 {
+        "1 client".to_owned()
+    } else {
+        format!("{} clients", thousands(n))
+    }
+}
+
 /// The results table.
 #[must_use]
 pub fn results_table(results: &[CaseResult]) -> String {
     let mut out = String::from(
-        "| Clients | Path | Per client p50 / p99 / max (µs) | Last client p50 / p99 / max (µs) \
-         | p50 / p99 vs floor | Publish p50 (µs) | Published/s | Delivered/s | Lost \
+        "| Clients | Path | Per client p50 / p99 / max (ms) | Last client p50 / p99 / max (ms) \
+         | p50 / p99 vs floor | Publish p50 (ms) | Published/s | Delivered/s | Lost \
          | Hub memory per idle connection |\n\
          |---:|---|---|---|---|---:|---:|---:|---:|---:|\n",
     );
@@ -80,7 +90,7 @@ pub fn results_table(results: &[CaseResult]) -> String {
             triple(r.deliveries.per_client),
             triple(r.deliveries.last_client),
             vs_floor,
-            r.publish.map_or_else(|| "–".to_owned(), |s| us(s.p50)),
+            r.publish.map_or_else(|| "–".to_owned(), |s| ms(s.p50)),
             r.rate,
             r.events_per_sec,
             r.deliveries.lost(),
@@ -102,7 +112,7 @@ fn latency_targets(out: &mut String, r: &CaseResult, floor: &CaseResult) {
     let (Some(h), Some(f)) = (r.deliveries.per_client, floor.deliveries.per_client) else {
         return;
     };
-    let name = format!("{} clients, {}", thousands(r.clients), r.path);
+    let name = format!("{}, {}", clients(r.clients), r.path);
     if r.clients == 1 {
         let overhead = (h.p50 as f64 - f.p50 as f64) / 1000.0;
         let _ = writeln!(
@@ -138,8 +148,8 @@ pub fn targets_table(results: &[CaseResult]) -> String {
         if let Some(bytes) = r.bytes_per_connection().filter(|_| r.clients >= 100) {
             let _ = writeln!(
                 out,
-                "| {} clients, {}: ≤ 8 KiB per idle connection | {:.1} KiB | {} |",
-                thousands(r.clients),
+                "| {}, {}: ≤ 8 KiB per idle connection | {:.1} KiB | {} |",
+                clients(r.clients),
                 r.path,
                 bytes / 1024.0,
                 verdict(bytes <= BYTES_PER_CONNECTION)
@@ -165,7 +175,10 @@ mod tests {
         assert_eq!(thousands(10_000), "10,000");
         assert_eq!(thousands(1), "1");
         assert_eq!(thousands(100), "100");
-        assert_eq!(us(1_234), "1.2");
-        assert_eq!(us(123_456), "123");
+        assert_eq!(ms(1_234_567), "1.23");
+        assert_eq!(ms(12_345_678), "12.3");
+        assert_eq!(ms(123_456_789), "123");
+        assert_eq!(clients(1), "1 client");
+        assert_eq!(clients(1000), "1,000 clients");
     }
 }

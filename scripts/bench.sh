@@ -2,15 +2,18 @@
 # Runs the benchmarks of docs/BENCHMARKS.md and prints their tables.
 #   bash scripts/bench.sh          # every benchmark
 #   bash scripts/bench.sh cache    # the browser caches only
+#   bash scripts/bench.sh sw       # a cache-first hit: our service worker, Workbox, none
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$ROOT"
 
 ensure_all
 bash scripts/build-package.sh >/dev/null
-ensure_npm_packages "$ROOT/web-demo" # rolldown, to measure bundle sizes as Vite would
+ensure_npm_packages "$ROOT/web-demo" # rolldown: bundle sizes as Vite would, and Workbox for its worker
 
 case "${1:-all}" in
-  cache | all) node bench/cache.bench.mjs ;;
+  cache) node bench/cache.bench.mjs ;;
+  sw) node bench/sw.bench.mjs ;;
+  all) node bench/cache.bench.mjs && node bench/sw.bench.mjs ;;
   *) echo "unknown benchmark: $1" >&2; exit 2 ;;
 esac

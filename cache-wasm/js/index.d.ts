@@ -247,3 +247,42 @@ export const RULE_DEFAULTS: Readonly<Required<Omit<ApiRule, 'match'>>>;
 export function createApiCache(options: ApiCacheOptions): ApiCache;
 /** Routes `axios`'s cacheable GETs through `api` (`cache: false`, `cacheTTL` per request). */
 export function cachedAxios<A>(axios: A, api: ApiCache, statics?: unknown): A;
+
+// Service worker, page side (the worker side is `cache-wasm/sw`).
+
+/** A reply of the service worker (see the README's message protocol). */
+export interface ServiceWorkerReply {
+  type: string;
+  ok: boolean;
+  error?: { name: string; code: string; message: string };
+  [field: string]: unknown;
+}
+
+export interface RegisterServiceWorkerOptions {
+  /** Default: the script's folder. */
+  scope?: string;
+  /** Default 'module'. */
+  type?: WorkerType;
+  /** Default 'none'. */
+  updateViaCache?: ServiceWorkerUpdateViaCache;
+  /** Called when a new version is installed and waiting. */
+  onUpdate?: (waiting: ServiceWorker) => void;
+  /** Default `navigator.serviceWorker`. */
+  container?: ServiceWorkerContainer;
+}
+
+/** Emits `update-available` (detail: the waiting worker) and `controllerchange`. */
+export interface ServiceWorkerHandle extends EventTarget {
+  readonly registration: ServiceWorkerRegistration;
+  readonly waiting: ServiceWorker | null;
+  checkForUpdate(): Promise<unknown>;
+  /** Activates the waiting version; resolves once it is activated and controls the page. */
+  activateUpdate(): Promise<boolean>;
+  send(message: { type: string; [field: string]: unknown }, onProgress?: (p: { done: number; total: number; url: string; ok: boolean }) => void, timeoutMs?: number): Promise<ServiceWorkerReply>;
+}
+export function registerServiceWorker(url: string | URL, options?: RegisterServiceWorkerOptions): Promise<ServiceWorkerHandle>;
+
+/** An `onEvent` for `connectSync` posting each hub invalidation/reset to the service worker. */
+export function forwardToServiceWorker(options?: { container?: ServiceWorkerContainer; timeoutMs?: number }): (type: string, data: string) => Promise<ServiceWorkerReply | undefined>;
+/** The INVALIDATE message for a hub update; undefined for other types. */
+export function hubUpdateToMessage(type: string, data: string | object): object | undefined;

@@ -25,3 +25,5 @@ export async function createCache(options = {}) {
 export function key(...parts) {
   return bindings.keyFromParts(parts.map(String));
 }
+export { registerServiceWorker } from './register-sw.js';
+export { forwardToServiceWorker, hubUpdateToMessage } from './forward-sw.js';

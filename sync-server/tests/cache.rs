@@ -403,3 +403,43 @@ async fn stats_and_metrics_report_hit_rates_memory_evictions_and_expirations() {
         .await
         .contains("cache_redis_up 0"));
 }
+
+#[tokio::test]
+async fn per_user_namespaces_publish_private_invalidations() {
+    use sync_server::token::TokenRequest;
+    use tower::ServiceExt;
+    let redis = RedisServer::start();
+    let hub = state(config());
+    let cache = RedisCache::builder(&redis.url())
+        .namespace("user-42")
+        .unwrap()
+        .publisher(Publisher::in_process(&hub).private(true))
+        .build()
+        .unwrap();
+    let mut stranger = subscribe(&hub, "match=/cache/user-42").await;
+    let token = TokenRequest::new()
+        .subscribe("/cache/user-42")
+        .hs256(support::SECRET)
+        .unwrap();
+    let request = axum::http::Request::get(format!(
+        "{}?match=/cache/user-42",
+        sync_server::MERCURE_PATH
+    ))
+    .header("authorization", format!("Bearer {token}"))
+    .body(axum::body::Body::empty())
+    .unwrap();
+    let response = sync_server::app(hub.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    let mut owner = support::Events::new(response);
+    let hint = stranger.next().await.unwrap(); // every stream starts with a retry hint
+    assert!(hint.starts_with("retry:"), "{hint}");
+    cache.delete("cart").await.unwrap();
+    let event = owner.next_event().await.unwrap();
+    assert_eq!(
+        field(&event, "data"),
+        Some(r#"{"v":1,"ns":"user-42","keys":["cart"]}"#)
+    );
+    assert!(stranger.is_quiet_for(Duration::from_millis(100)).await);
+}

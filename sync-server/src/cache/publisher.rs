@@ -21,27 +21,28 @@ pub enum PublishError {
     Http(String),
 }
 
-/// Where invalidations go. Cheap to clone.
+/// Where invalidations go, and whether they are private. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Publisher {
+    target: Target,
+    private: bool,
+}
+
 #[derive(Clone)]
-pub enum Publisher {
-    /// The hub in this process.
+enum Target {
     InProcess(AppState),
-    /// A hub reached over HTTP.
     Http {
-        /// `POST /invalidate` of the hub, e.g. `http://127.0.0.1:3000/invalidate`.
         url: String,
-        /// A token with publish rights on `/cache/*`, if the hub needs one.
         token: Option<String>,
-        /// The HTTP client (timeout 5 s).
         client: reqwest::Client,
     },
 }
 
-impl std::fmt::Debug for Publisher {
+impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::InProcess(_) => f.write_str("Publisher::InProcess"),
-            Self::Http { url, .. } => write!(f, "Publisher::Http({url})"),
+            Self::InProcess(_) => f.write_str("InProcess"),
+            Self::Http { url, .. } => write!(f, "Http({url})"),
         }
     }
 }
@@ -50,39 +51,58 @@ impl Publisher {
     /// Publishes through the hub running in this process.
     #[must_use]
     pub fn in_process(state: &AppState) -> Self {
-        Self::InProcess(state.clone())
+        Self {
+            target: Target::InProcess(state.clone()),
+            private: false,
+        }
     }
 
-    /// Publishes to the hub at `hub_url` (its base URL, e.g. `http://127.0.0.1:3000`), with
-    /// an optional bearer token. Requests time out after 5 s.
+    /// Publishes to the hub at `hub_url` (its base URL, e.g. `http://127.0.0.1:3000`) with
+    /// `POST /invalidate`, with an optional bearer token. Requests time out after 5 s.
     #[must_use]
     pub fn http(hub_url: &str, token: Option<String>) -> Self {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
             .build()
             .unwrap_or_default();
-        Self::Http {
-            url: format!("{}/invalidate", hub_url.trim_end_matches('/')),
-            token,
-            client,
+        Self {
+            target: Target::Http {
+                url: format!("{}/invalidate", hub_url.trim_end_matches('/')),
+                token,
+                client,
+            },
+            private: false,
         }
+    }
+
+    /// Publishes private updates, which only subscribers whose token may subscribe to
+    /// `/cache/<ns>` receive: use it for per-user namespaces. Default false.
+    #[must_use]
+    pub fn private(mut self, private: bool) -> Self {
+        self.private = private;
+        self
     }
 
     /// Publishes one invalidation.
     pub async fn publish(&self, invalidation: &Invalidation) -> Result<(), PublishError> {
-        match self {
-            Self::InProcess(state) => {
+        match &self.target {
+            Target::InProcess(state) => {
                 let update = Update {
                     topics: vec![invalidation.namespace.topic()],
                     data: invalidation.to_json(),
-                    private: false,
+                    private: self.private,
                     kind: Some(TYPE_INVALIDATE.to_owned()),
                     retry: None,
                 };
                 crate::publish::publish_update(state, update).await?;
                 Ok(())
             }
-            Self::Http { url, token, client } => {
+            Target::Http { url, token, client } => {
+                let url = if self.private {
+                    format!("{url}?private=on")
+                } else {
+                    url.clone()
+                };
                 let mut request = client
                     .post(url)
                     .header("content-type", "application/json")

@@ -89,7 +89,8 @@ impl RedisCache {
             stats::bump(&self.counters.early_refreshes);
             let result = self.load_and_store(&entry, ttl, loader).await;
             self.unlock(&lock, &held).await;
-            return result;
+            // A failed early refresh keeps serving the value, which is still valid.
+            return Ok(result.unwrap_or(frame.value));
         }
         self.load_locked(&entry, &lock, ttl, loader).await
     }
@@ -246,7 +247,8 @@ impl RedisCache {
 
     /// Write-through: `persist` first (the source of truth), then cache `value` under `key`
     /// with the default TTL and publish the key's invalidation. A failed `persist` returns its
-    /// error and leaves the cache (and browsers) untouched. Answers whether Redis stored it.
+    /// error and leaves the cache (and browsers) untouched. Answers whether Redis stored it;
+    /// when it did not, the old entry is unlinked if Redis lets us, so it is not served.
     pub async fn write<F, Fut, E>(&self, key: &str, value: &[u8], persist: F) -> Result<bool, E>
     where
         F: FnOnce() -> Fut,
@@ -258,6 +260,14 @@ impl RedisCache {
         let stored = self
             .store(key, value, self.shared.options.default_ttl, 0)
             .await?;
+        if !stored {
+            if let Ok(entry) = self.entry_key(key).await {
+                let _: Result<u64, _> = redis::cmd("UNLINK")
+                    .arg(entry)
+                    .query_async(&mut self.conn())
+                    .await;
+            }
+        }
         let selector =
             Selector::parse(&[key], &[] as &[&str], &[] as &[&str]).map_err(CacheError::from)?;
         self.publish(selector).await;

@@ -1,7 +1,9 @@
-//! The cache key of a request: method, path and query, `u=<user id>` (or `-` when anonymous), then each vary
-//! header and cookie as `name=value`, joined with cache-core's [`key_from_parts`] (so no part can run into
-//! another or act as a wildcard). `GET:/products%3Fpage=2:-` is the anonymous second page (`?` is escaped like `:`, `*` and `%`); keys
-//! longer than cache-core's limit are replaced by `sha256:<hex>` of themselves.
+//! The cache key of a request: method, path and query, `u=<user id>` (or `-` when
+//! anonymous), then each vary header and cookie as `name=value`, joined with cache-core's
+//! [`key_from_parts`] (so no part can run into another or act as a wildcard: `:`, `?`, `*`,
+//! `%` and `\` inside a part are escaped). `GET:/products%3Fpage=2:-` is the anonymous
+//! second page; keys longer than cache-core's limit are replaced by `sha256:<hex>` of
+//! themselves.
 //!
 //! ```
 //! use axum::http::Request;

@@ -1,5 +1,6 @@
 //! `GET /healthz`: always 200 while the process serves; the body says whether the transport
-//! is healthy (`"status": "ok"`) or the hub runs degraded (`"status": "degraded"`).
+//! (and the keyspace bridge, and the cache's Redis, when there are ones) is healthy
+//! (`"status": "ok"`) or the hub runs degraded (`"status": "degraded"`).
 
 use crate::AppState;
 use axum::extract::State;
@@ -9,7 +10,11 @@ use axum::Json;
 pub async fn handler(State(state): State<AppState>) -> Json<serde_json::Value> {
     let transport = state.transport.health().await;
     let bridge_ok = state.bridge_health.as_ref().is_none_or(|b| b.is_ok());
-    let status = if transport.ok && bridge_ok {
+    let cache = match &state.cache {
+        Some(cache) => Some(cache.ping().await),
+        None => None,
+    };
+    let status = if transport.ok && bridge_ok && cache != Some(false) {
         "ok"
     } else {
         "degraded"
@@ -18,6 +23,7 @@ pub async fn handler(State(state): State<AppState>) -> Json<serde_json::Value> {
         "status": status,
         "transport": transport,
         "bridge": state.bridge_health.as_ref().map(|b| b.is_ok()),
+        "cache": cache,
     }))
 }
 

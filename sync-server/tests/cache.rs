@@ -396,9 +396,19 @@ async fn stats_and_metrics_report_hit_rates_memory_evictions_and_expirations() {
     assert!(metrics.contains("cache_hit_rate{namespace=\"shop\"} 0.6"));
     assert!(metrics.contains("cache_redis_evicted_keys_total "));
     assert!(metrics.ends_with("# EOF\n") && metrics.matches("# EOF").count() == 1);
+    let health = support::json_of(&hub, "/healthz").await;
+    assert_eq!(
+        (health["status"].as_str(), health["cache"].as_bool()),
+        (Some("ok"), Some(true))
+    );
     redis.kill();
     let stats = support::json_of(&hub, "/stats").await;
     assert_eq!(stats["redis_up"], false);
+    let health = support::json_of(&hub, "/healthz").await;
+    assert_eq!(
+        (health["status"].as_str(), health["cache"].as_bool()),
+        (Some("degraded"), Some(false))
+    );
     assert!(support::text_of(&hub, "/metrics")
         .await
         .contains("cache_redis_up 0"));
@@ -442,4 +452,47 @@ async fn per_user_namespaces_publish_private_invalidations() {
         Some(r#"{"v":1,"ns":"user-42","keys":["cart"]}"#)
     );
     assert!(stranger.is_quiet_for(Duration::from_millis(100)).await);
+}
+
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Product {
+    id: u32,
+    name: String,
+}
+
+#[tokio::test]
+async fn typed_values_round_trip_as_json() {
+    let redis = RedisServer::start();
+    let cache = cache(&redis, None);
+    let ada = Product {
+        id: 1,
+        name: "Ada".into(),
+    };
+    assert!(cache.set_json("product:1", &ada, MINUTE).await.unwrap());
+    assert_eq!(
+        redis.cli(&["GETRANGE", "shop:v1:product:1", "5", "-1"]),
+        r#"{"id":1,"name":"Ada"}"#
+    );
+    assert_eq!(
+        cache.get_json::<Product>("product:1").await.unwrap(),
+        Some(ada)
+    );
+    let loaded: Product = cache
+        .fetch_json("product:2", || async {
+            Ok::<_, CacheError>(Product {
+                id: 2,
+                name: "Bob".into(),
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(loaded.id, 2);
+    assert_eq!(
+        cache.get_json::<Product>("product:2").await.unwrap(),
+        Some(loaded)
+    );
+    // A value of another shape reads as a miss and counts as corrupt.
+    cache.set("product:3", b"[1,2]", MINUTE).await.unwrap();
+    assert_eq!(cache.get_json::<Product>("product:3").await.unwrap(), None);
+    assert_eq!(cache.stats()["shop"].corrupt, 1);
 }

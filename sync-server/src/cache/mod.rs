@@ -11,6 +11,7 @@
 //!   and write-through [`RedisCache::write`].
 //! - Invalidation by tag, glob pattern (SCAN + UNLINK, never KEYS), whole namespace, and an
 //!   O(1) version bump ([`tags`]).
+//! - Typed values as JSON: `get_json`, `set_json`, `fetch_json`, `get_or_set_json` ([`json`]).
 //! - Optional compression above a size threshold ([`codec`]).
 //! - Statistics per namespace and from Redis `INFO` ([`stats`]).
 //!
@@ -23,6 +24,7 @@
 pub mod admin;
 pub mod codec;
 pub mod endpoints;
+pub mod json;
 pub mod keys;
 pub mod options;
 pub mod publisher;
@@ -50,4 +52,7 @@ pub enum CacheError {
     /// A bad setting.
     #[error("{0}")]
     Config(String),
+    /// A typed value could not be serialized, or a stored one deserialized ([`json`]).
+    #[error("JSON: {0}")]
+    Encode(String),
 }

@@ -135,6 +135,14 @@ impl RedisCache {
         Ok(RedisInfo::parse(&text))
     }
 
+    /// Whether Redis answers `PING` (within the response timeout).
+    pub async fn ping(&self) -> bool {
+        redis::cmd("PING")
+            .query_async::<String>(&mut self.conn())
+            .await
+            .is_ok()
+    }
+
     pub(crate) fn conn(&self) -> ConnectionManager {
         self.shared.conn.clone()
     }

@@ -6,6 +6,6 @@ export default {
   routes: [
     { match: '/assets/*', strategy: 'cacheFirst', cacheName: 'assets', maxEntries: 200, maxAgeSeconds: 30 * 86400 },
     { match: '/api/*', strategy: 'networkFirst', cacheName: 'api', networkTimeoutMs: 3000, maxAgeSeconds: 86400, namespace: 'shop' },
-    { match: /\.(js|css)$/, strategy: 'staleWhileRevalidate', cacheName: 'static', maxEntries: 100 },
+    { match: /\.(js|css)$/, strategy: 'staleWhileRevalidate', cacheName: 'static', freshForSeconds: 60, maxEntries: 100 },
   ],
 };

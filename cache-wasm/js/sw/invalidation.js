@@ -52,7 +52,15 @@ function urlMatcher(glob) {
 
 /** A predicate `(url, meta) => boolean` for `selector`. */
 function entryMatcher(selector) {
-  const urls = new Set(selector.urls.map((u) => new URL(u, self.location.origin).href));
+  const urls = new Set(
+    selector.urls.map((u) => {
+      try {
+        return new URL(u, self.location.origin).href;
+      } catch {
+        throw swError('InvalidMessage', `INVALIDATE: ${JSON.stringify(u)} is not a URL`);
+      }
+    }),
+  );
   const patterns = selector.patterns.map(urlMatcher);
   const tags = new Set(selector.tags);
   const tagPatterns = selector.tagPatterns.map((p) => globToRegExp(p));

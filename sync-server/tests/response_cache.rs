@@ -63,7 +63,10 @@ fn app(cache: RedisCache, calls: &Calls) -> Router {
             "/products/{id}",
             get(move || async move {
                 (
-                    [("cache-tag", "product, catalog")],
+                    [
+                        ("cache-tag", "product, catalog"),
+                        ("surrogate-key", "p1 p2"),
+                    ],
                     format!("product #{}", c2.tick()),
                 )
             }),
@@ -240,7 +243,7 @@ async fn route_ttls_and_cache_tags_invalidate_responses_and_browsers() {
     let calls = Calls::default();
     let app = app(cache.clone(), &calls);
     let (_, h, _) = send(&app, get_req("/products/42")).await;
-    assert_eq!(h["cache-tag"], "api,catalog,product");
+    assert_eq!(h["cache-tag"], "api,catalog,p1,p2,product");
     let pttl: i64 = redis
         .cli(&["PTTL", "http:v1:GET:/products/42:-:accept-language="])
         .parse()

@@ -174,16 +174,21 @@ impl RedisCache {
         Ok(KeySpace::new(self.namespace.clone(), version))
     }
 
+    /// Remembers `version`. A fresh memory is never lowered: a read that started before this
+    /// process bumped the version must not bring the old one back.
     pub(crate) fn remember_version(&self, version: u32) {
         let mut versions = self
             .shared
             .versions
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        versions.insert(
-            self.namespace.as_str().to_owned(),
-            (version, Instant::now()),
-        );
+        let fresh = self.shared.options.version_ttl;
+        let entry = versions
+            .entry(self.namespace.as_str().to_owned())
+            .or_insert((version, Instant::now()));
+        if entry.1.elapsed() >= fresh || version >= entry.0 {
+            *entry = (version, Instant::now());
+        }
     }
 
     /// The storage key of `key` at the current version.

@@ -204,14 +204,16 @@ fn decorate(
         };
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
     }
-    let mut tags: Vec<String> = headers
-        .get_all(CACHE_TAG)
+    // Split as browsers do (cache-wasm's ApiCache and service worker): on commas and
+    // whitespace, over `Cache-Tag` and `Surrogate-Key`.
+    let mut tags: Vec<String> = [CACHE_TAG, "surrogate-key"]
         .iter()
+        .flat_map(|name| headers.get_all(*name).iter())
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|t| t.trim().to_owned())
+        .flat_map(|v| v.split(|c: char| c == ',' || c.is_whitespace()))
+        .map(str::to_owned)
         .chain(config.tags.iter().cloned())
-        .filter(|t| validate_tag(t).is_ok() && !t.contains(','))
+        .filter(|t| validate_tag(t).is_ok() && !t.contains(|c: char| c == ',' || c.is_whitespace()))
         .collect();
     tags.sort();
     tags.dedup();

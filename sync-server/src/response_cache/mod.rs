@@ -13,7 +13,8 @@
 //! - Adds `Cache-Control` when the handler did not: `no-cache` (`private, no-cache` per
 //!   user), because a browser's HTTP cache cannot hear the hub's invalidations: it must
 //!   revalidate, which the ETag makes a cheap 304.
-//! - Adds `Cache-Tag` (the handler's own `Cache-Tag` plus [`ResponseCacheLayer::tags`]);
+//! - Adds `Cache-Tag` (the handler's own `Cache-Tag` and `Surrogate-Key`, split on commas
+//!   and whitespace as browsers split them, plus [`ResponseCacheLayer::tags`]);
 //!   entries are stored with those tags, so [`RedisCache::invalidate_tags`] drops the cached
 //!   responses and, through the hub, the browsers' copies.
 //! - `X-Cache: HIT` or `MISS`, or `BYPASS` when the request is not eligible.
@@ -169,7 +170,8 @@ impl ResponseCacheLayer {
         self.with(|c| c.user = Arc::new(user))
     }
 
-    /// Tags given to every cached response (and sent in `Cache-Tag`). Default: none.
+    /// Tags given to every cached response (and sent in `Cache-Tag`); a tag with a comma or
+    /// whitespace cannot travel in the header and is left out. Default: none.
     pub fn tags(self, tags: &[&str]) -> Self {
         self.with(|c| c.tags.extend(tags.iter().map(|t| (*t).to_owned())))
     }

@@ -26,6 +26,9 @@ after(async () => {
 async function open() {
   server.offline = false;
   const context = await browser.newContext();
+  // Errors the worker logs (warnings are expected: a failed strategy warns before failing).
+  context.workerErrors = [];
+  context.on('serviceworker', (worker) => worker.on('console', (m) => m.type() === 'error' && context.workerErrors.push(m.text())));
   const page = await context.newPage();
   page.errors = watchErrors(page);
   await page.goto(`${server.url}/app/index.html`);
@@ -39,6 +42,7 @@ async function withPage(fn) {
     await fn(page);
     // Requests a test makes fail on purpose (offline, cache only) are logged by the page.
     assert.deepEqual(page.errors.filter((e) => !e.startsWith('Failed to load resource:')), []);
+    assert.deepEqual(context.workerErrors, []);
   } finally {
     await context.close();
   }

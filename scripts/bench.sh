@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmarks of docs/BENCHMARKS.md and prints their tables.
 #   bash scripts/bench.sh          # every benchmark
-#   bash scripts/bench.sh cache    # the browser caches only
+#   bash scripts/bench.sh cache    # one of: cache, api, sync, sw
 #   bash scripts/bench.sh sw       # a cache-first hit: our service worker, Workbox, none
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
@@ -13,7 +13,12 @@ ensure_npm_packages "$ROOT/web-demo" # rolldown: bundle sizes as Vite would, and
 
 case "${1:-all}" in
   cache) node bench/cache.bench.mjs ;;
+  api) node bench/api.bench.mjs ;;
+  sync) cargo build -q -p sync-server && node bench/sync.bench.mjs ;;
   sw) node bench/sw.bench.mjs ;;
-  all) node bench/cache.bench.mjs && node bench/sw.bench.mjs ;;
-  *) echo "unknown benchmark: $1" >&2; exit 2 ;;
+  all)
+    cargo build -q -p sync-server
+    for b in cache api sync sw; do node "bench/$b.bench.mjs"; done
+    ;;
+  *) echo "unknown benchmark: $1 (cache, api, sync, sw, all)" >&2; exit 2 ;;
 esac

@@ -13,7 +13,7 @@ STAGE="$OUT/stage"
 step "building cache-wasm (release, wasm32)"
 cargo build --release --target wasm32-unknown-unknown -p cache-wasm
 
-rm -rf "$STAGE" "$PKG" && mkdir -p "$STAGE/wasm"
+rm -rf "$STAGE" && mkdir -p "$STAGE/wasm"
 wasm-bindgen --target web --out-dir "$STAGE/wasm" \
   "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/cache_wasm.wasm"
 # Call the pinned wasm-opt by path so no other wasm-opt on PATH is used.
@@ -26,7 +26,10 @@ cp "$ROOT/README.md" "$STAGE/" 2>/dev/null || true
 
 (cd "$STAGE" && npm pack --silent --pack-destination "$OUT" >/dev/null)
 TARBALL="$(ls -t "$OUT"/cache-wasm-*.tgz | head -n1)"
-mkdir -p "$PKG" && tar -xzf "$TARBALL" -C "$PKG" --strip-components=1
-rm -rf "$STAGE"
+# Swap the unpacked package in whole, so a page loading it never sees a half-written folder.
+rm -rf "$PKG.new" "$PKG.old" && mkdir -p "$PKG.new"
+tar -xzf "$TARBALL" -C "$PKG.new" --strip-components=1
+[ -d "$PKG" ] && mv "$PKG" "$PKG.old"
+mv "$PKG.new" "$PKG" && rm -rf "$PKG.old" "$STAGE"
 printf 'package: %s (%s bytes wasm, %s bytes gzipped tarball)\n' "$TARBALL" \
   "$(wc -c <"$PKG/wasm/cache_wasm_bg.wasm")" "$(wc -c <"$TARBALL")"

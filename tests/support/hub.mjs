@@ -40,13 +40,13 @@ export function siteDir() {
 }
 
 /** Starts `sync-server serve` on a free port; `extra` adds flags. */
-export async function startHub({ staticDir, redis, port, extra = [] } = {}) {
-  if (!existsSync(HUB_BIN)) throw new Error(`${HUB_BIN} is missing: the test command builds it`);
+export async function startHub({ staticDir, redis, port, extra = [], bin = HUB_BIN } = {}) {
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: the test command builds it`);
   port ??= await freePort();
   const args = ['serve', '--bind', `127.0.0.1:${port}`, '--anonymous', '--jwt-secret', SECRET, '--heartbeat-secs', '1'];
   if (staticDir) args.push('--static-dir', staticDir);
   if (redis) args.push('--redis', redis);
-  const child = spawn(HUB_BIN, [...args, ...extra], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } });
+  const child = spawn(bin, [...args, ...extra], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const url = `http://127.0.0.1:${port}`;

@@ -6,10 +6,13 @@
 //   GET /api/mode?id=ID&down=1   → requests for ID now fail at the network level (down=0 heals)
 import { serveStatic } from './static-server.mjs';
 
-export async function startOrigin(mounts) {
+export async function startOrigin(mounts, { headers, peers } = {}) {
   const hits = new Map();
+  // Benchmarks serve isolated pages; the API's answers must then allow being embedded.
+  const extra = headers ? { 'cross-origin-resource-policy': 'same-origin' } : {};
   const down = new Set();
   const handler = async (req, res) => {
+    if (peers && peers(req, res)) return true;
     const url = new URL(req.url, 'http://x');
     const q = url.searchParams;
     const id = q.get('id') ?? 'default';
@@ -32,7 +35,7 @@ export async function startOrigin(mounts) {
       return true;
     }
     if (q.has('delay')) await new Promise((r) => setTimeout(r, Number(q.get('delay'))));
-    const headers = { 'content-type': 'application/json', 'x-served': String(n) };
+    const headers = { 'content-type': 'application/json', 'x-served': String(n), ...extra };
     const copy = { cc: 'cache-control', etag: 'etag', lm: 'last-modified', expires: 'expires', age: 'age', vary: 'vary', tag: 'cache-tag' };
     for (const [param, header] of Object.entries(copy)) if (q.has(param)) headers[header] = q.get(param);
     if (q.get('cookie') === '1') headers['set-cookie'] = `session-${id}=s${n}; Path=/`;
@@ -49,5 +52,5 @@ export async function startOrigin(mounts) {
     res.end(JSON.stringify({ id, n, varied }));
     return true;
   };
-  return serveStatic(mounts, { handler });
+  return serveStatic(mounts, { handler, headers });
 }

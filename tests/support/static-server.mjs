@@ -14,9 +14,10 @@ const TYPES = {
 
 /**
  * Serves `mounts` ({ '/pkg/': '/abs/dir' }) on a free loopback port; resolves to { url, close }.
- * `handler(req, res)`, when given, sees each request first and returns true if it answered.
+ * `handler(req, res)`, when given, sees each request first and returns true if it answered;
+ * `headers` are added to every file served.
  */
-export async function serveStatic(mounts, { handler } = {}) {
+export async function serveStatic(mounts, { handler, headers = {} } = {}) {
   const server = createServer(async (req, res) => {
     if (handler && (await handler(req, res))) return;
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
@@ -31,6 +32,7 @@ export async function serveStatic(mounts, { handler } = {}) {
         'content-type': TYPES[extname(target)] ?? 'application/octet-stream',
         'cache-control': 'no-store',
         'service-worker-allowed': '/',
+        ...headers,
       });
       res.end(body);
     } catch {

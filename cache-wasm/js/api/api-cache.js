@@ -13,6 +13,12 @@ function escapeGlob(text) {
   return text.replace(/[\\*?]/g, (c) => `\\${c}`);
 }
 
+// Cache keys are at most 1024 UTF-8 bytes; 1000 leaves room. Three bytes per UTF-16 unit is
+// the worst case, so most keys are checked without encoding them.
+function fitsKey(key) {
+  return key.length * 3 <= 1000 || new TextEncoder().encode(key).length <= 1000;
+}
+
 function serverTags(headers) {
   const raw = `${headers.get('cache-tag') ?? ''} ${headers.get('surrogate-key') ?? ''}`;
   return raw.split(/[\s,]+/).filter(Boolean);
@@ -35,6 +41,7 @@ export class ApiCache {
   #network;
   #clock;
   #inflight = new Map();
+  #urls = new Map();
   #counters = {
     hits: 0, misses: 0, staleServed: 0, revalidations: 0, notModified: 0,
     errorsServed: 0, bytesSaved: 0, stored: 0, bypassed: 0, uncacheable: 0,
@@ -72,20 +79,44 @@ export class ApiCache {
    * network untouched. `overrides.ttlMs` forces the freshness of this request's response.
    */
   async fetch(input, init, overrides = {}) {
-    const request = new Request(input, init);
-    const rule = ruleFor(this.#rules, new URL(request.url));
+    const { href, url, method, mode } = this.#target(input, init);
+    const rule = ruleFor(this.#rules, url);
     const store = rule?.perUser ? this.#userCache : this.#cache;
-    if (!rule || !store || !['GET', 'HEAD'].includes(request.method) || request.cache === 'no-store') {
+    if (!rule || !store || (method !== 'GET' && method !== 'HEAD') || mode === 'no-store') {
       this.#counters.bypassed++;
-      return this.#network(request);
+      return this.#network(input, init);
     }
-    const base = `${request.method} ${request.url}`;
-    const key = this.#variantKey(store, base, request);
-    const found = key && request.cache !== 'reload' ? store.get(key) : undefined;
-    const entry = typeof found?.p === 'object' ? found : undefined;
-    if (entry) return this.#serveStored({ request, rule, store, base, key, entry, overrides });
+    // The Request object is built only when the network is needed: a hit does without it.
+    let request;
+    const ctx = {
+      rule, store, overrides, method, mode,
+      base: `${method} ${href}`,
+      request: () => (request ??= new Request(input, init)),
+    };
+    const key = this.#variantKey(store, ctx.base, () => ctx.request().headers);
+    const found = key && mode !== 'reload' ? store.get(key) : undefined;
+    if (typeof found?.p === 'object') return this.#serveStored({ ...ctx, key, entry: found });
     this.#counters.misses++;
-    return this.#shared(key ?? base, () => this.#load({ request, rule, store, base, overrides }), request.method);
+    return this.#shared(key ?? ctx.base, () => this.#load(ctx), method);
+  }
+
+  // Method, URL and cache mode of a fetch call, with parsed URLs remembered for string inputs
+  // that do not depend on the page's path.
+  #target(input, init) {
+    if (input instanceof Request) {
+      const url = new URL(input.url);
+      return { href: url.href, url, method: (init?.method ?? input.method).toUpperCase(), mode: init?.cache ?? input.cache };
+    }
+    const text = String(input);
+    let url = this.#urls.get(text);
+    if (!url) {
+      url = new URL(text, globalThis.location?.href);
+      if (/^(https?:)?\//i.test(text)) {
+        if (this.#urls.size >= 1000) this.#urls.clear();
+        this.#urls.set(text, url);
+      }
+    }
+    return { href: url.href, url, method: (init?.method ?? 'GET').toUpperCase(), mode: init?.cache ?? 'default' };
   }
 
   /**
@@ -119,37 +150,37 @@ export class ApiCache {
     return n;
   }
 
-  // The key of the variant `request` selects: the names a stored response varied on are kept
+  // The key of the variant a request selects: the names a stored response varied on are kept
   // under `vary <base>`. `undefined` when the key would be too long to cache.
-  #variantKey(store, base, request) {
-    const names = store.get(`vary ${base}`);
+  #variantKey(store, base, headers) {
+    const names = store.has(`vary ${base}`) ? store.get(`vary ${base}`) : undefined;
     const key = Array.isArray(names)
-      ? `${base} ${names.map((n) => `${n}=${request.headers.get(n) ?? ''}`).join('&')}`
+      ? `${base} ${names.map((n) => `${n}=${headers().get(n) ?? ''}`).join('&')}`
       : base;
-    return new TextEncoder().encode(key).length <= 1000 ? key : undefined;
+    return fitsKey(key) ? key : undefined;
   }
 
   async #serveStored(ctx) {
-    const { request, entry, store, key } = ctx;
+    const { method, mode, entry, store, key } = ctx;
     const now = this.#clock();
-    const revalidateRequested = request.cache === 'no-cache' && !entry.p.im;
+    const revalidateRequested = mode === 'no-cache' && !entry.p.im;
     if (now < entry.p.f && !revalidateRequested) {
       this.#counters.hits++;
       this.#counters.bytesSaved += bodySize(entry);
-      return toResponse(entry, request.method, 'HIT');
+      return toResponse(entry, method, 'HIT');
     }
     if (now < entry.p.r && !revalidateRequested) {
       this.#counters.staleServed++;
       this.#counters.bytesSaved += bodySize(entry);
-      this.#shared(key, () => this.#revalidate(ctx), request.method).catch(() => {});
-      return toResponse(entry, request.method, 'STALE');
+      this.#shared(key, () => this.#revalidate(ctx), method).catch(() => {});
+      return toResponse(entry, method, 'STALE');
     }
     try {
-      return await this.#shared(key, () => this.#revalidate(ctx), request.method);
+      return await this.#shared(key, () => this.#revalidate(ctx), method);
     } catch (err) {
       if (!this.#usableOnError(store, key, now)) throw err;
       this.#counters.errorsServed++;
-      return toResponse(entry, request.method, 'STALE-IF-ERROR');
+      return toResponse(entry, method, 'STALE-IF-ERROR');
     }
   }
 
@@ -171,7 +202,8 @@ export class ApiCache {
     return raw ? raw.clone() : toResponse(entry, method, xCache);
   }
 
-  async #load({ request, rule, store, base, overrides }) {
+  async #load({ request: makeRequest, rule, store, base, overrides }) {
+    const request = makeRequest();
     const generation = store.generation;
     const requestTime = this.#clock();
     const response = await this.#send(request);
@@ -185,7 +217,8 @@ export class ApiCache {
     return { entry: stored ?? toStored(response, bytes, { freshUntil: 0, revalidateUntil: 0, onErrorUntil: 0, immutable: false }, request.url), xCache: 'MISS' };
   }
 
-  async #revalidate({ request, rule, store, base, key, entry, overrides }) {
+  async #revalidate({ request: makeRequest, rule, store, base, key, entry, overrides }) {
+    const request = makeRequest();
     this.#counters.revalidations++;
     const generation = store.generation;
     const headers = new Headers(request.headers);
@@ -235,7 +268,7 @@ export class ApiCache {
     const vary = (response.headers.get('vary') ?? '')
       .split(',').map((n) => n.trim().toLowerCase()).filter(Boolean).sort();
     const key = vary.length ? `${base} ${vary.map((n) => `${n}=${request.headers.get(n) ?? ''}`).join('&')}` : base;
-    if (new TextEncoder().encode(key).length > 1000) return this.#uncacheable();
+    if (!fitsKey(key)) return this.#uncacheable();
     const entry = toStored(response, bytes, policy, request.url);
     const tags = [...rule.tags, ...serverTags(response.headers)];
     if (!this.#put(store, key, entry, rule, tags, response.headers, responseTime)) return undefined;

@@ -15,6 +15,7 @@
 //! assert_eq!(frame.compute_ms, 120);
 //! ```
 
+use super::CacheError;
 use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
 use flate2::Compression;
@@ -32,20 +33,6 @@ pub struct Frame {
     pub value: Vec<u8>,
     /// How long computing it took, in ms (0 when unknown).
     pub compute_ms: u32,
-}
-
-/// Why a stored value could not be decoded. The cache treats it as a miss.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum CodecError {
-    /// Shorter than the header.
-    #[error("stored value shorter than its header")]
-    Truncated,
-    /// A flag this version does not know.
-    #[error("unknown flags {0:#04x}")]
-    UnknownFlags(u8),
-    /// The deflated data is corrupt or inflates beyond [`MAX_INFLATED_BYTES`].
-    #[error("corrupt compressed value")]
-    Corrupt,
 }
 
 /// Frames `value`, deflating it when `compress_above` is set and the value is longer.
@@ -72,11 +59,11 @@ fn deflate(value: &[u8]) -> Option<Vec<u8>> {
     encoder.finish().ok()
 }
 
-/// Reads a frame written by [`encode`].
-pub fn decode(stored: &[u8]) -> Result<Frame, CodecError> {
+/// Reads a frame written by [`encode`]; [`CacheError::Corrupt`] when it is not one.
+pub fn decode(stored: &[u8]) -> Result<Frame, CacheError> {
     let (header, body) = stored
         .split_at_checked(HEADER)
-        .ok_or(CodecError::Truncated)?;
+        .ok_or(CacheError::Corrupt("shorter than its header"))?;
     let flags = header[0];
     let compute_ms = u32::from_le_bytes([header[1], header[2], header[3], header[4]]);
     let value = match flags {
@@ -86,13 +73,13 @@ pub fn decode(stored: &[u8]) -> Result<Frame, CodecError> {
             DeflateDecoder::new(body)
                 .take(MAX_INFLATED_BYTES + 1)
                 .read_to_end(&mut out)
-                .map_err(|_| CodecError::Corrupt)?;
+                .map_err(|_| CacheError::Corrupt("bad deflate data"))?;
             if out.len() as u64 > MAX_INFLATED_BYTES {
-                return Err(CodecError::Corrupt);
+                return Err(CacheError::Corrupt("inflates beyond 64 MiB"));
             }
             out
         }
-        other => return Err(CodecError::UnknownFlags(other)),
+        _ => return Err(CacheError::Corrupt("unknown flags")),
     };
     Ok(Frame { value, compute_ms })
 }
@@ -123,9 +110,13 @@ mod tests {
 
     #[test]
     fn bad_frames_are_errors_not_panics() {
-        assert_eq!(decode(b"\0\0"), Err(CodecError::Truncated));
-        assert_eq!(decode(b"\x09\0\0\0\0x"), Err(CodecError::UnknownFlags(9)));
-        assert_eq!(decode(b"\x01\0\0\0\0garbage"), Err(CodecError::Corrupt));
+        let why = |stored: &[u8]| match decode(stored) {
+            Err(CacheError::Corrupt(why)) => why,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(why(b"\0\0"), "shorter than its header");
+        assert_eq!(why(b"\x09\0\0\0\0x"), "unknown flags");
+        assert_eq!(why(b"\x01\0\0\0\0garbage"), "bad deflate data");
         assert_eq!(decode(b"\0\0\0\0\0").unwrap().value, b"");
     }
 }

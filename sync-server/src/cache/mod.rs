@@ -34,13 +34,13 @@ pub mod stats;
 pub mod tags;
 
 pub use options::{CacheBuilder, CacheOptions};
-pub use publisher::{PublishError, Publisher};
+pub use publisher::Publisher;
 pub use redis_cache::RedisCache;
 pub use stats::{NamespaceStats, RedisInfo};
 
 use cache_core::CoreError;
 
-/// What the cache reports to its caller.
+/// Everything the cache can fail with: the one error type of [`crate::cache`].
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
     /// An invalid key, tag, pattern or namespace, as cache-core reports it.
@@ -55,4 +55,10 @@ pub enum CacheError {
     /// A typed value could not be serialized, or a stored one deserialized ([`json`]).
     #[error("JSON: {0}")]
     Encode(String),
+    /// A stored value is not a frame of [`codec`] (the cache reads it as a miss).
+    #[error("corrupt cache value: {0}")]
+    Corrupt(&'static str),
+    /// The hub did not take an invalidation (the cache logs and counts it).
+    #[error("invalidation not published: {0}")]
+    Publish(String),
 }

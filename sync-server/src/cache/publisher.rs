@@ -5,21 +5,11 @@
 //! `POST /invalidate`. Either way the message is cache-core's [`Invalidation`], published as
 //! `type: invalidate` on `/cache/<ns>`.
 
+use super::CacheError;
 use crate::transport::Update;
 use crate::AppState;
 use cache_core::message::{Invalidation, TYPE_INVALIDATE};
 use std::time::Duration;
-
-/// Why a publication failed. The cache logs it and counts it; the caller is not failed.
-#[derive(Debug, thiserror::Error)]
-pub enum PublishError {
-    /// The in-process transport refused the update.
-    #[error("hub: {0}")]
-    Hub(#[from] crate::error::HubError),
-    /// The HTTP request failed or the hub answered an error status.
-    #[error("hub over HTTP: {0}")]
-    Http(String),
-}
 
 /// Where invalidations go, and whether they are private. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -83,8 +73,8 @@ impl Publisher {
         self
     }
 
-    /// Publishes one invalidation.
-    pub async fn publish(&self, invalidation: &Invalidation) -> Result<(), PublishError> {
+    /// Publishes one invalidation; [`CacheError::Publish`] when the hub did not take it.
+    pub async fn publish(&self, invalidation: &Invalidation) -> Result<(), CacheError> {
         match &self.target {
             Target::InProcess(state) => {
                 let update = Update {
@@ -94,7 +84,9 @@ impl Publisher {
                     kind: Some(TYPE_INVALIDATE.to_owned()),
                     retry: None,
                 };
-                crate::publish::publish_update(state, update).await?;
+                crate::publish::publish_update(state, update)
+                    .await
+                    .map_err(|e| CacheError::Publish(e.to_string()))?;
                 Ok(())
             }
             Target::Http { url, token, client } => {
@@ -113,11 +105,11 @@ impl Publisher {
                 let response = request
                     .send()
                     .await
-                    .map_err(|e| PublishError::Http(e.to_string()))?;
+                    .map_err(|e| CacheError::Publish(e.to_string()))?;
                 if response.status().is_success() {
                     Ok(())
                 } else {
-                    Err(PublishError::Http(format!(
+                    Err(CacheError::Publish(format!(
                         "the hub answered {}",
                         response.status()
                     )))

@@ -170,13 +170,14 @@ impl RedisCache {
         }
         let raw: Option<u64> = self.conn().get(keys::version_key(&self.namespace)).await?;
         let version = raw.and_then(|v| u32::try_from(v).ok()).unwrap_or(1);
-        self.remember_version(version);
+        let version = self.remember_version(version);
         Ok(KeySpace::new(self.namespace.clone(), version))
     }
 
-    /// Remembers `version`. A fresh memory is never lowered: a read that started before this
-    /// process bumped the version must not bring the old one back.
-    pub(crate) fn remember_version(&self, version: u32) {
+    /// Remembers `version` and answers the version to use. A fresh memory is never lowered:
+    /// a read that started before this process bumped the version must not bring the old one
+    /// back.
+    pub(crate) fn remember_version(&self, version: u32) -> u32 {
         let mut versions = self
             .shared
             .versions
@@ -189,6 +190,7 @@ impl RedisCache {
         if entry.1.elapsed() >= fresh || version >= entry.0 {
             *entry = (version, Instant::now());
         }
+        entry.0
     }
 
     /// The storage key of `key` at the current version.

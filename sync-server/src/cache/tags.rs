@@ -239,7 +239,7 @@ impl RedisCache {
                 return Err(e.into());
             }
         };
-        self.remember_version(version);
+        let version = self.remember_version(version);
         self.publish(selector).await;
         Ok(version)
     }

@@ -32,12 +32,15 @@ step "web demo build"
 ensure_npm_packages "$ROOT/web-demo"
 (cd web-demo && npx vite build --logLevel warn)
 
+step "Vue and Pinia adapters (Vitest)"
+NO_COLOR=1 run npx vitest run
+
 step "browser suites (against the hub binary and a real redis-server)"
 cargo build -p sync-server
 run node --test --test-concurrency=1 tests/
 
 sum() { grep -oE '[0-9]+' | awk '{ s += $1 } END { print s + 0 }'; }
-passed=$(grep -hoE '(test result: [a-zA-Z]+\. [0-9]+ passed|^# pass [0-9]+)' "$LOG" | sum)
-failed=$(grep -hoE '(; [0-9]+ failed|^# fail [0-9]+)' "$LOG" | sum)
+passed=$(grep -hoE '(test result: [a-zA-Z]+\. [0-9]+ passed|^# pass [0-9]+|^ +Tests +[0-9]+ passed)' "$LOG" | sum)
+failed=$(grep -hoE '(; [0-9]+ failed|^# fail [0-9]+|^ +Tests +[0-9]+ failed)' "$LOG" | sum)
 echo
 echo "tests: ${passed} passed, ${failed} failed"

@@ -1,0 +1,152 @@
+// Vue 3 composables over cache-wasm caches. Each one re-renders when its key is invalidated,
+// locally or by the hub, and fetches again while its component (effect scope) is alive, like
+// TanStack Query's active queries.
+import { ref, shallowRef, getCurrentScope, onScopeDispose } from 'vue';
+import { resolveCache } from './context.js';
+
+// Runs `onChange` on every removal of `key` (invalidate, remove, expire, evict) until the
+// surrounding scope ends.
+function followKey(cache, key, onChange) {
+  const escaped = key.replace(/[\\*?]/g, (c) => `\\${c}`);
+  const off = cache.subscribe(escaped, (event) => {
+    if (event.type !== 'set') onChange(event);
+  });
+  if (getCurrentScope()) onScopeDispose(off);
+  return off;
+}
+
+/** `{ data, loading, error, fetch(loader), clear() }` for one key. */
+export function useCache(key, options = {}) {
+  const cache = resolveCache(options);
+  const data = shallowRef(cache.get(key));
+  const loading = ref(false);
+  const error = shallowRef(null);
+  let lastLoader = null;
+  const fetch = async (loader = lastLoader) => {
+    if (!loader) return data.value;
+    lastLoader = loader;
+    loading.value = true;
+    error.value = null;
+    try {
+      data.value = await cache.getOrSet(key, loader, { ttlMs: options.ttl, tags: options.tags });
+      return data.value;
+    } catch (err) {
+      error.value = err;
+      return undefined;
+    } finally {
+      loading.value = false;
+    }
+  };
+  const clear = () => {
+    cache.remove(key);
+    data.value = undefined;
+  };
+  followKey(cache, key, () => {
+    data.value = undefined;
+    if (lastLoader) fetch();
+  });
+  return { data, loading, error, fetch, clear };
+}
+
+/** `{ data, loading, error, execute(), refresh() }` for `fetcher`, cached under `key`. */
+export function useCachedAPI(fetcher, options = {}) {
+  const { key, ttl, tags, immediate = true, onSuccess, onError } = options;
+  if (typeof key !== 'string') throw new TypeError('cache-wasm/vue: useCachedAPI needs a `key`');
+  const cache = resolveCache(options);
+  const data = shallowRef(cache.get(key));
+  const loading = ref(false);
+  const error = shallowRef(null);
+  let active = true;
+  const execute = async () => {
+    loading.value = true;
+    error.value = null;
+    try {
+      const value = await cache.getOrSet(key, fetcher, { ttlMs: ttl, tags });
+      if (active) data.value = value;
+      onSuccess?.(value);
+      return value;
+    } catch (err) {
+      if (active) error.value = err;
+      onError?.(err);
+      return undefined;
+    } finally {
+      loading.value = false;
+    }
+  };
+  const refresh = () => {
+    cache.remove(key);
+    return execute();
+  };
+  followKey(cache, key, () => {
+    data.value = undefined;
+    if (active) execute();
+  });
+  if (getCurrentScope()) onScopeDispose(() => (active = false));
+  if (immediate) execute();
+  return { data, loading, error, execute, refresh };
+}
+
+/**
+ * `{ update(input), pending, error }`: applies `optimisticUpdate(current, input)` to the cached
+ * value at once, runs `mutate(input)`, and on failure restores the previous value
+ * (`rollbackOnError`, default true) and rethrows.
+ */
+export function useOptimisticUpdate(mutate, options = {}) {
+  const { cacheKey, optimisticUpdate, rollbackOnError = true, ttl } = options;
+  const cache = resolveCache(options);
+  const pending = ref(false);
+  const error = shallowRef(null);
+  const update = async (input) => {
+    const previous = cache.get(cacheKey);
+    if (optimisticUpdate) cache.set(cacheKey, optimisticUpdate(previous, input), { ttlMs: ttl });
+    pending.value = true;
+    error.value = null;
+    try {
+      return await mutate(input);
+    } catch (err) {
+      error.value = err;
+      if (rollbackOnError) {
+        if (previous === undefined) cache.remove(cacheKey);
+        else cache.set(cacheKey, previous, { ttlMs: ttl });
+      }
+      throw err;
+    } finally {
+      pending.value = false;
+    }
+  };
+  return { update, pending, error };
+}
+
+/**
+ * `{ items, loadMore(), reset(), hasMore, loading }`: pages from `fetchPage(pageIndex,
+ * pageSize)`, each cached under `<cacheKey>:page:<n>`, so a revisit is served from cache.
+ */
+export function useCachedInfiniteScroll(fetchPage, options = {}) {
+  const { cacheKey, pageSize = 20, ttl, tags } = options;
+  const cache = resolveCache(options);
+  const items = shallowRef([]);
+  const hasMore = ref(true);
+  const loading = ref(false);
+  const pages = [];
+  const pageKey = (n) => `${cacheKey}:page:${n}`;
+  const loadMore = async () => {
+    if (loading.value || !hasMore.value) return;
+    loading.value = true;
+    try {
+      const n = pages.length;
+      const page = await cache.getOrSet(pageKey(n), () => fetchPage(n, pageSize), { ttlMs: ttl, tags });
+      pages.push(page);
+      items.value = pages.flat();
+      hasMore.value = page.length === pageSize;
+    } finally {
+      loading.value = false;
+    }
+  };
+  const reset = () => {
+    cache.invalidate({ patterns: [`${cacheKey.replace(/[\\*?]/g, (c) => `\\${c}`)}:page:*`] });
+    pages.length = 0;
+    items.value = [];
+    hasMore.value = true;
+  };
+  return { items, loadMore, reset, hasMore, loading };
+}

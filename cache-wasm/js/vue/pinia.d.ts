@@ -1,0 +1,28 @@
+import type { PiniaPlugin } from 'pinia';
+import type { Cache, StorageKind } from '../index.js';
+
+/** The `cache` option of a store. */
+export interface StoreCacheOptions {
+  enabled: boolean;
+  /** Milliseconds; default: the cache's defaultTtlMs. */
+  ttl?: number;
+  /** Default 'local'. */
+  storage?: StorageKind;
+  /** Top-level state keys to persist; default all. */
+  paths?: string[];
+  /** Keys never persisted. */
+  exclude?: string[];
+  /** Reload (the store's `reload` action, else `$reset`) when the saved state cannot be read. */
+  reloadOnError?: boolean;
+}
+
+export function cachePinia(options: { caches: Partial<Record<StorageKind, Cache<any>>> }): PiniaPlugin;
+
+declare module 'pinia' {
+  export interface DefineStoreOptionsBase<S, Store> {
+    cache?: StoreCacheOptions;
+  }
+  export interface PiniaCustomProperties {
+    $cache: { clear(): void; key: string };
+  }
+}

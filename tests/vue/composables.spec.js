@@ -1,0 +1,131 @@
+import { describe, it, expect, vi, beforeEach, afterEach } from 'vitest';
+import { effectScope, nextTick } from 'vue';
+import { createCache } from 'cache-wasm';
+import { useCache, useCachedAPI, useOptimisticUpdate, useCachedInfiniteScroll } from 'cache-wasm/vue';
+
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+let cache;
+
+beforeEach(async () => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(1_700_000_000_000);
+  cache = await createCache({ namespace: 'vue', defaultTtlMs: 60_000 });
+});
+afterEach(() => {
+  cache.close();
+  vi.useRealTimers();
+});
+
+describe('useCachedAPI', () => {
+  it('loads once, serves from the cache, and expires on the clock', async () => {
+    const fetcher = vi.fn(async () => ({ id: 1 }));
+    const scope = effectScope();
+    const first = scope.run(() => useCachedAPI(fetcher, { cache, key: 'p:1', ttl: 1_000 }));
+    await flush();
+    expect(first.data.value).toEqual({ id: 1 });
+    const second = scope.run(() => useCachedAPI(fetcher, { cache, key: 'p:1', ttl: 1_000 }));
+    await flush();
+    expect(second.data.value).toBe(first.data.value);
+    expect(fetcher).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(1_000);
+    await second.execute();
+    expect(fetcher).toHaveBeenCalledTimes(2);
+    scope.stop();
+  });
+
+  it('re-renders and refetches when the key is invalidated while mounted, not after', async () => {
+    let n = 0;
+    const fetcher = vi.fn(async () => ({ n: ++n }));
+    const scope = effectScope();
+    const q = scope.run(() => useCachedAPI(fetcher, { cache, key: 'p:2' }));
+    await flush();
+    expect(q.data.value).toEqual({ n: 1 });
+    cache.applyInvalidation('{"v":1,"ns":"vue","keys":["p:2"]}'); // as the hub would
+    expect(q.data.value).toBeUndefined();
+    await flush();
+    expect(q.data.value).toEqual({ n: 2 });
+    scope.stop(); // unmounted: no more refetches
+    cache.invalidate({ keys: ['p:2'] });
+    await flush();
+    expect(fetcher).toHaveBeenCalledTimes(2);
+  });
+
+  it('reports errors and calls the callbacks', async () => {
+    const onError = vi.fn();
+    const onSuccess = vi.fn();
+    const scope = effectScope();
+    const q = scope.run(() => useCachedAPI(async () => { throw new Error('down'); }, { cache, key: 'p:3', onError, onSuccess }));
+    await flush();
+    expect(q.error.value.message).toBe('down');
+    expect(q.loading.value).toBe(false);
+    expect(onError).toHaveBeenCalledOnce();
+    expect(onSuccess).not.toHaveBeenCalled();
+    expect(cache.has('p:3')).toBe(false);
+    scope.stop();
+  });
+});
+
+describe('useCache', () => {
+  it('fetches with a loader, clears, and follows invalidations', async () => {
+    const scope = effectScope();
+    const c = scope.run(() => useCache('k', { cache }));
+    expect(c.data.value).toBeUndefined();
+    let n = 0;
+    await c.fetch(async () => ++n);
+    expect(c.data.value).toBe(1);
+    cache.invalidate({ keys: ['k'] });
+    await flush();
+    expect(c.data.value).toBe(2);
+    c.clear();
+    expect(c.data.value).toBeUndefined();
+    expect(cache.has('k')).toBe(false);
+    scope.stop();
+  });
+});
+
+describe('useOptimisticUpdate', () => {
+  it('applies at once and keeps the value when the mutation succeeds', async () => {
+    cache.set('cart', { count: 1 });
+    const { update, pending } = useOptimisticUpdate(async () => 'ok', {
+      cache, cacheKey: 'cart', optimisticUpdate: (cart, add) => ({ count: cart.count + add }),
+    });
+    const running = update(2);
+    expect(cache.get('cart')).toEqual({ count: 3 });
+    expect(pending.value).toBe(true);
+    await expect(running).resolves.toBe('ok');
+    expect(cache.get('cart')).toEqual({ count: 3 });
+  });
+
+  it('rolls back when the mutation fails', async () => {
+    cache.set('cart', { count: 1 });
+    const { update, error } = useOptimisticUpdate(async () => { throw new Error('409'); }, {
+      cache, cacheKey: 'cart', optimisticUpdate: (cart, add) => ({ count: cart.count + add }),
+    });
+    await expect(update(5)).rejects.toThrow('409');
+    expect(cache.get('cart')).toEqual({ count: 1 });
+    expect(error.value.message).toBe('409');
+  });
+});
+
+describe('useCachedInfiniteScroll', () => {
+  it('caches pages one by one and serves them again on a revisit', async () => {
+    const fetchPage = vi.fn(async (page, size) => Array.from({ length: page < 2 ? size : 1 }, (_, i) => page * size + i));
+    const first = useCachedInfiniteScroll(fetchPage, { cache, cacheKey: 'list', pageSize: 3 });
+    await first.loadMore();
+    await first.loadMore();
+    await first.loadMore();
+    expect(first.items.value).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(first.hasMore.value).toBe(false);
+    expect(fetchPage).toHaveBeenCalledTimes(3);
+    const revisit = useCachedInfiniteScroll(fetchPage, { cache, cacheKey: 'list', pageSize: 3 });
+    await revisit.loadMore();
+    await revisit.loadMore();
+    expect(revisit.items.value).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(fetchPage).toHaveBeenCalledTimes(3);
+    revisit.reset();
+    expect(revisit.items.value).toEqual([]);
+    await revisit.loadMore();
+    expect(fetchPage).toHaveBeenCalledTimes(4);
+    await nextTick();
+  });
+});

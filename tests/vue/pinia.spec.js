@@ -1,0 +1,70 @@
+import { describe, it, expect, vi, beforeEach, afterEach } from 'vitest';
+import { createApp } from 'vue';
+import { createPinia, defineStore, setActivePinia } from 'pinia';
+import { createCache } from 'cache-wasm';
+import { cachePinia } from 'cache-wasm/pinia';
+
+let memory;
+
+function freshPinia() {
+  const pinia = createPinia();
+  pinia.use(cachePinia({ caches: { memory } }));
+  createApp({}).use(pinia); // plugins run once Pinia is installed in an app
+  setActivePinia(pinia);
+  return pinia;
+}
+
+const useCart = defineStore('cart', {
+  state: () => ({ items: [], token: '', note: '' }),
+  actions: {
+    add(item) { this.items.push(item); },
+    reload() { this.items = ['reloaded']; },
+  },
+  cache: { enabled: true, ttl: 1_000, storage: 'memory', paths: ['items', 'token'], exclude: ['token'] },
+});
+
+beforeEach(async () => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(1_700_000_000_000);
+  memory = await createCache({ namespace: 'pinia', defaultTtlMs: 60_000 });
+});
+afterEach(() => vi.useRealTimers());
+
+describe('cachePinia', () => {
+  it('persists the listed paths, never the excluded ones, and restores them', async () => {
+    freshPinia();
+    const cart = useCart();
+    cart.add('lamp');
+    cart.token = 'secret';
+    cart.note = 'not listed';
+    await Promise.resolve();
+    expect(memory.get('pinia:cart')).toEqual({ items: ['lamp'] });
+    freshPinia();
+    const again = useCart();
+    expect(again.items).toEqual(['lamp']);
+    expect(again.token).toBe('');
+    expect(again.note).toBe('');
+  });
+
+  it('lets the TTL run out', async () => {
+    freshPinia();
+    useCart().add('lamp');
+    await Promise.resolve();
+    vi.advanceTimersByTime(1_000);
+    freshPinia();
+    expect(useCart().items).toEqual([]);
+  });
+
+  it('$cache.clear() drops the saved state; a hub invalidation reloads the store', async () => {
+    freshPinia();
+    const cart = useCart();
+    cart.add('lamp');
+    await Promise.resolve();
+    cart.$cache.clear();
+    expect(memory.has('pinia:cart')).toBe(false);
+    cart.add('chair');
+    await Promise.resolve();
+    memory.applyInvalidation('{"v":1,"ns":"pinia","keys":["pinia:cart"]}');
+    expect(cart.items).toEqual(['reloaded']);
+  });
+});

@@ -1,0 +1,6 @@
+// Loads the packed wasm from disk (Node's fetch has no file: URLs).
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { initCacheWasm } from 'cache-wasm';
+
+await initCacheWasm(readFileSync(fileURLToPath(new URL('../../target/npm/cache-wasm/wasm/cache_wasm_bg.wasm', import.meta.url))));

@@ -287,3 +287,36 @@ async fn redis_down_still_serves_every_request_and_counts() {
     assert!(stats.redis_errors >= 6, "{stats:?}");
     assert_eq!(stats.misses, 3);
 }
+
+#[tokio::test]
+async fn coalesced_misses_call_the_handler_once() {
+    let redis = RedisServer::start();
+    let calls = Calls::default();
+    let counted = calls.clone();
+    let app = Router::new()
+        .route(
+            "/slow",
+            get(move || async move {
+                let n = counted.tick();
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                format!("slow #{n}")
+            }),
+        )
+        .layer(ResponseCacheLayer::new(http_cache(&redis)).coalesce_misses(true));
+    let requests: Vec<_> = (0..20)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move { send(&app, get_req("/slow")).await })
+        })
+        .collect();
+    let mut hits = 0;
+    for request in requests {
+        let (status, headers, body) = request.await.unwrap();
+        assert_eq!((status, body.as_str()), (StatusCode::OK, "slow #1"));
+        hits += usize::from(x_cache(&headers) == "HIT");
+    }
+    assert_eq!(calls.get(), 1);
+    assert_eq!(hits, 19);
+    assert_eq!(redis.cli(&["EXISTS", "http:v1:GET:/slow:-"]), "1");
+    assert_eq!(redis.cli(&["EXISTS", "http:lock:v1:GET:/slow:-"]), "0");
+}

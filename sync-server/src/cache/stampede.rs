@@ -280,3 +280,46 @@ enum Waited {
     LockFreed,
     TimedOut,
 }
+
+/// A held stampede lock; release it with [`RedisCache::release`].
+pub(crate) struct Held {
+    lock: String,
+    token: String,
+}
+
+/// The outcome of [`RedisCache::coalesce`].
+pub(crate) enum Coalesced {
+    /// This caller holds the lock: it computes, stores, then releases.
+    Lead(Held),
+    /// Another caller stored the value meanwhile.
+    Value(Vec<u8>),
+    /// Nothing to wait for (the other caller stored nothing, timed out, or Redis failed):
+    /// compute without the lock.
+    Alone,
+}
+
+impl RedisCache {
+    /// Takes `key`'s stampede lock, or waits for whoever holds it (for callers that compute
+    /// values outside [`RedisCache::get_or_set`], such as the response cache).
+    pub(crate) async fn coalesce(&self, key: &str) -> Coalesced {
+        let Ok(space) = self.space().await else {
+            return Coalesced::Alone;
+        };
+        let (entry, lock) = (keys::entry_key(&space, key), keys::lock_key(&space, key));
+        match self.try_lock(&lock).await {
+            Ok(Some(token)) => return Coalesced::Lead(Held { lock, token }),
+            Ok(None) => stats::bump(&self.counters.lock_waits),
+            Err(_) => return Coalesced::Alone,
+        }
+        let deadline = Instant::now() + self.shared.options.lock_wait;
+        match self.wait_for_loader(&entry, &lock, deadline).await {
+            Ok(Waited::Value(value)) => Coalesced::Value(value),
+            _ => Coalesced::Alone,
+        }
+    }
+
+    /// Releases a lock taken by [`RedisCache::coalesce`].
+    pub(crate) async fn release(&self, held: Held) {
+        self.unlock(&held.lock, &held.token).await;
+    }
+}

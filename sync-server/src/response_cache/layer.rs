@@ -4,6 +4,7 @@ use super::conditional::{etag_of, not_modified};
 use super::key::request_key;
 use super::stored::{self, StoredResponse};
 use super::{Config, CACHE_TAG, X_CACHE};
+use crate::cache::stampede::Coalesced;
 use axum::body::{Body, HttpBody};
 use axum::extract::MatchedPath;
 use axum::http::request::Parts;
@@ -116,8 +117,32 @@ where
             return Ok(answer(&request_headers, hit, "HIT"));
         }
     }
-    let response = inner.call(Request::from_parts(parts, body)).await?;
-    Ok(fill(&config, &lookup, &request_headers, response).await)
+    if !config.coalesce {
+        let response = inner.call(Request::from_parts(parts, body)).await?;
+        return Ok(fill(&config, &lookup, &request_headers, response).await);
+    }
+    match config.cache.coalesce(&lookup.key).await {
+        Coalesced::Value(bytes) => {
+            if let Some(hit) = stored::decode(&bytes) {
+                return Ok(answer(&request_headers, hit, "HIT"));
+            }
+            let response = inner.call(Request::from_parts(parts, body)).await?;
+            Ok(fill(&config, &lookup, &request_headers, response).await)
+        }
+        Coalesced::Lead(held) => {
+            let response = inner.call(Request::from_parts(parts, body)).await;
+            let answer = match response {
+                Ok(response) => Ok(fill(&config, &lookup, &request_headers, response).await),
+                Err(e) => Err(e),
+            };
+            config.cache.release(held).await;
+            answer
+        }
+        Coalesced::Alone => {
+            let response = inner.call(Request::from_parts(parts, body)).await?;
+            Ok(fill(&config, &lookup, &request_headers, response).await)
+        }
+    }
 }
 
 /// Whether a response may be stored.

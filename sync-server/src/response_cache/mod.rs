@@ -18,6 +18,8 @@
 //!   entries are stored with those tags, so [`RedisCache::invalidate_tags`] drops the cached
 //!   responses and, through the hub, the browsers' copies.
 //! - `X-Cache: HIT` or `MISS`, or `BYPASS` when the request is not eligible.
+//! - Optionally ([`ResponseCacheLayer::coalesce_misses`]) one handler call per missed key
+//!   across processes; the other requests get its stored response.
 //! - Never caches a response with `Set-Cookie`, `Cache-Control: no-store`, or (without a
 //!   user) `private`, nor a status other than 200, nor a body over
 //!   [`ResponseCacheLayer::max_body_bytes`] or of unknown size.
@@ -80,6 +82,7 @@ pub(crate) struct Config {
     pub(crate) user: Arc<UserFn>,
     pub(crate) tags: Vec<String>,
     pub(crate) max_body_bytes: usize,
+    pub(crate) coalesce: bool,
 }
 
 /// Caches `GET` 200 responses in Redis; see the module documentation. Cheap to clone.
@@ -115,6 +118,7 @@ impl ResponseCacheLayer {
                 user: Arc::new(default_user),
                 tags: Vec::new(),
                 max_body_bytes: 1 << 20,
+                coalesce: false,
             }),
         }
     }
@@ -131,6 +135,7 @@ impl ResponseCacheLayer {
                 user: shared.user.clone(),
                 tags: shared.tags.clone(),
                 max_body_bytes: shared.max_body_bytes,
+                coalesce: shared.coalesce,
             },
         };
         change(&mut config);
@@ -174,6 +179,13 @@ impl ResponseCacheLayer {
     /// whitespace cannot travel in the header and is left out. Default: none.
     pub fn tags(self, tags: &[&str]) -> Self {
         self.with(|c| c.tags.extend(tags.iter().map(|t| (*t).to_owned())))
+    }
+
+    /// Whether concurrent misses of one key, in every process, wait for a single handler
+    /// call (the cache's stampede lock) instead of each calling the handler. Waiting costs
+    /// latency where responses turn out not cacheable, hence opt-in. Default false.
+    pub fn coalesce_misses(self, coalesce: bool) -> Self {
+        self.with(|c| c.coalesce = coalesce)
     }
 
     /// Larger bodies (or bodies of unknown size) are not cached. Default 1 MiB.

@@ -95,7 +95,11 @@ export class ApiCache {
     };
     const key = this.#variantKey(store, ctx.base, () => ctx.request().headers);
     const found = key && mode !== 'reload' ? store.get(key) : undefined;
-    if (typeof found?.p === 'object') return this.#serveStored({ ...ctx, key, entry: found });
+    if (typeof found?.p === 'object') {
+      // The common case, a fresh hit, answers without further awaits.
+      const hit = this.#freshHit(found, method, mode);
+      return hit ?? this.#serveStored({ ...ctx, key, entry: found });
+    }
     this.#counters.misses++;
     return this.#shared(key ?? ctx.base, () => this.#load(ctx), method);
   }
@@ -160,15 +164,17 @@ export class ApiCache {
     return fitsKey(key) ? key : undefined;
   }
 
+  #freshHit(entry, method, mode) {
+    if (this.#clock() >= entry.p.f || (mode === 'no-cache' && !entry.p.im)) return undefined;
+    this.#counters.hits++;
+    this.#counters.bytesSaved += bodySize(entry);
+    return toResponse(entry, method, 'HIT');
+  }
+
   async #serveStored(ctx) {
     const { method, mode, entry, store, key } = ctx;
     const now = this.#clock();
     const revalidateRequested = mode === 'no-cache' && !entry.p.im;
-    if (now < entry.p.f && !revalidateRequested) {
-      this.#counters.hits++;
-      this.#counters.bytesSaved += bodySize(entry);
-      return toResponse(entry, method, 'HIT');
-    }
     if (now < entry.p.r && !revalidateRequested) {
       this.#counters.staleServed++;
       this.#counters.bytesSaved += bodySize(entry);

@@ -48,8 +48,9 @@ export function bodySize(stored) {
 
 /** A fresh, readable Response for a stored entry; `xCache` says how it was served. */
 export function toResponse(stored, method, xCache) {
-  const headers = new Headers(stored.h);
-  headers.set('x-cache', xCache);
+  // One header list, handed to the Response as is: building a Headers first would copy twice.
+  const headers = stored.h.filter(([name]) => name !== 'x-cache');
+  headers.push(['x-cache', xCache]);
   const empty = method === 'HEAD' || NULL_BODY.has(stored.s);
   const body = empty ? null : stored.enc === 'text' ? stored.b : fromBase64(stored.b);
   return new Response(body, { status: stored.s, statusText: stored.st, headers });

@@ -5,10 +5,10 @@
 import { gzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
 import { serveStatic } from '../tests/support/static-server.mjs';
 import { launchBrowser } from '../tests/support/browser.mjs';
 import { ROOT, PACKAGE_DIR } from '../tests/support/paths.mjs';
+import { bundle } from './support/bundle.mjs';
 
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const OPS = { mem: 400_000, lsGet: 20_000, lsSet: 4_000 };
@@ -36,18 +36,9 @@ async function measureSpeed() {
   }
 }
 
-// Minified, tree-shaken bundle of `entry` (rolldown, as Vite 8 uses), gzipped.
+// Minified, tree-shaken bundle of `entryCode`, gzipped.
 async function bundledGzip(entryCode) {
-  const require = createRequire(join(ROOT, 'web-demo', 'package.json'));
-  const { rolldown } = await import(require.resolve('rolldown'));
-  const bundle = await rolldown({
-    input: 'entry',
-    plugins: [{ name: 'entry', resolveId: (id) => (id === 'entry' ? id : null), load: (id) => (id === 'entry' ? entryCode : null) }],
-    logLevel: 'silent',
-  });
-  const { output } = await bundle.generate({ format: 'esm', minify: true });
-  const js = output.filter((o) => o.type === 'chunk').map((o) => o.code).join('\n');
-  return gzipSync(js, { level: 9 }).length;
+  return gzipSync(await bundle(entryCode, { minify: true }), { level: 9 }).length;
 }
 
 async function measureSize() {

@@ -106,6 +106,30 @@ fn invalid(err: JsonError) -> CoreError {
     CoreError::InvalidMessage(err.message())
 }
 
+/// Reads a JSON object whose members `member` consumes, answering `false` for a name it does
+/// not take (or takes only once): such members make the message invalid.
+fn read_members(
+    json: &str,
+    mut member: impl FnMut(&mut Reader<'_>, &str) -> Result<bool, JsonError>,
+) -> Result<(), CoreError> {
+    let mut unknown = false;
+    let mut reader = Reader::new(json);
+    reader
+        .object(|r, name| {
+            if !member(r, &name)? {
+                unknown = true;
+                r.raw_value()?;
+            }
+            Ok(())
+        })
+        .and_then(|()| reader.end())
+        .map_err(invalid)?;
+    if unknown {
+        return Err(message_error("unknown or repeated member"));
+    }
+    Ok(())
+}
+
 fn message_error(what: &str) -> CoreError {
     CoreError::InvalidMessage(what.to_owned())
 }
@@ -140,28 +164,17 @@ impl Invalidation {
     /// Parses and validates the JSON form. Unknown or repeated members are refused.
     pub fn from_json(json: &str) -> Result<Self, CoreError> {
         let mut f = InvalidationFields::default();
-        let mut reader = Reader::new(json);
-        let mut unknown = false;
-        reader
-            .object(|r, name| {
-                match name.as_str() {
-                    "v" if f.v.is_none() => f.v = Some(r.u64()?),
-                    "ns" if f.ns.is_none() => f.ns = Some(r.string()?),
-                    "keys" if f.keys.is_none() => f.keys = Some(r.strings()?),
-                    "patterns" if f.patterns.is_none() => f.patterns = Some(r.strings()?),
-                    "tags" if f.tags.is_none() => f.tags = Some(r.strings()?),
-                    _ => {
-                        unknown = true;
-                        r.raw_value()?;
-                    }
-                }
-                Ok(())
-            })
-            .and_then(|()| reader.end())
-            .map_err(invalid)?;
-        if unknown {
-            return Err(message_error("unknown or repeated member"));
-        }
+        read_members(json, |r, name| {
+            match name {
+                "v" if f.v.is_none() => f.v = Some(r.u64()?),
+                "ns" if f.ns.is_none() => f.ns = Some(r.string()?),
+                "keys" if f.keys.is_none() => f.keys = Some(r.strings()?),
+                "patterns" if f.patterns.is_none() => f.patterns = Some(r.strings()?),
+                "tags" if f.tags.is_none() => f.tags = Some(r.strings()?),
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })?;
         check_version(f.v)?;
         let namespace = Namespace::parse(&f.ns.ok_or_else(|| message_error("missing ns"))?)?;
         let selector = Selector::parse(
@@ -257,26 +270,16 @@ impl Reset {
 
     /// Parses and validates the JSON form.
     pub fn from_json(json: &str) -> Result<Self, CoreError> {
-        let (mut v, mut ns, mut reason, mut unknown) = (None, None, None, false);
-        let mut reader = Reader::new(json);
-        reader
-            .object(|r, name| {
-                match name.as_str() {
-                    "v" if v.is_none() => v = Some(r.u64()?),
-                    "ns" if ns.is_none() => ns = Some(r.string()?),
-                    "reason" if reason.is_none() => reason = Some(r.string()?),
-                    _ => {
-                        unknown = true;
-                        r.raw_value()?;
-                    }
-                }
-                Ok(())
-            })
-            .and_then(|()| reader.end())
-            .map_err(invalid)?;
-        if unknown {
-            return Err(message_error("unknown or repeated member"));
-        }
+        let (mut v, mut ns, mut reason) = (None, None, None);
+        read_members(json, |r, name| {
+            match name {
+                "v" if v.is_none() => v = Some(r.u64()?),
+                "ns" if ns.is_none() => ns = Some(r.string()?),
+                "reason" if reason.is_none() => reason = Some(r.string()?),
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })?;
         check_version(v)?;
         if let Some(ns) = &ns {
             Namespace::parse(ns)?;

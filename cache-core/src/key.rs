@@ -128,15 +128,50 @@ impl KeySpace {
         self.version
     }
 
-    /// `<prefix>:<namespace>:v<version>:<key>`.
+    /// `<prefix>:<namespace>:v<version>:<key>`: where a record lives next to other data
+    /// (Web Storage).
     #[must_use]
     pub fn storage_key(&self, prefix: &str, key: &str) -> String {
-        let mut out = self.namespace_prefix(prefix);
-        out.push('v');
+        let mut out = String::with_capacity(prefix.len() + 1 + key.len() + 24);
+        out.push_str(prefix);
+        out.push(':');
+        out.push_str(&self.server_key(key));
+        out
+    }
+
+    /// `<namespace>:v<version>:`, the start of every server key of this version.
+    #[must_use]
+    pub fn server_prefix(&self) -> String {
+        let mut out = String::with_capacity(self.namespace.0.len() + 16);
+        out.push_str(&self.namespace.0);
+        out.push_str(":v");
         crate::json::write_u64(&mut out, u64::from(self.version));
         out.push(':');
+        out
+    }
+
+    /// `<namespace>:v<version>:<key>`: the key on the server side (Redis), so server and
+    /// browser name an entry alike.
+    #[must_use]
+    pub fn server_key(&self, key: &str) -> String {
+        let mut out = self.server_prefix();
         out.push_str(key);
         out
+    }
+
+    /// Splits a server key into namespace, version and key, or `None` when it is not one.
+    #[must_use]
+    pub fn parse_server_key(raw: &str) -> Option<(&str, u32, &str)> {
+        let (ns, rest) = raw.split_once(':')?;
+        Namespace::parse(ns).ok()?;
+        let (version, key) = rest.split_once(':')?;
+        let digits = version.strip_prefix('v')?;
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let version = digits.parse().ok()?;
+        validate_key(key).ok()?;
+        Some((ns, version, key))
     }
 
     /// The prefix every storage key of this namespace starts with, whatever its version:
@@ -162,17 +197,7 @@ impl KeySpace {
     /// Splits a storage key into namespace, version and key, or `None` when it is not one.
     #[must_use]
     pub fn parse_storage_key<'a>(prefix: &str, raw: &'a str) -> Option<(&'a str, u32, &'a str)> {
-        let rest = raw.strip_prefix(prefix)?.strip_prefix(':')?;
-        let (ns, rest) = rest.split_once(':')?;
-        Namespace::parse(ns).ok()?;
-        let (version, key) = rest.split_once(':')?;
-        let digits = version.strip_prefix('v')?;
-        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        let version = digits.parse().ok()?;
-        validate_key(key).ok()?;
-        Some((ns, version, key))
+        Self::parse_server_key(raw.strip_prefix(prefix)?.strip_prefix(':')?)
     }
 }
 
@@ -248,6 +273,25 @@ mod tests {
             "cwx:shop:v1:k",
         ] {
             assert_eq!(KeySpace::parse_storage_key("cw", raw), None, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn server_keys_have_no_prefix() {
+        let s = space("shop", 3);
+        assert_eq!(s.server_key("product:42"), "shop:v3:product:42");
+        assert_eq!(
+            KeySpace::parse_server_key("shop:v3:product:42"),
+            Some(("shop", 3, "product:42"))
+        );
+        for raw in [
+            "shop:version",
+            "shop:tag:x",
+            "shop:lock:v3:k",
+            "a b:v1:k",
+            "shop:v1:",
+        ] {
+            assert_eq!(KeySpace::parse_server_key(raw), None, "{raw:?}");
         }
     }
 

@@ -65,9 +65,7 @@ impl WatchPattern {
 pub fn parse_channel(channel: &str) -> Option<(Namespace, String)> {
     let rest = channel.strip_prefix("__keyspace@")?;
     let (_, key) = rest.split_once("__:")?;
-    // The grammar of cache-core's storage keys, with an empty storage prefix.
-    let prefixed = format!(":{key}");
-    let (ns, _, key) = KeySpace::parse_storage_key("", &prefixed)?;
+    let (ns, _, key) = KeySpace::parse_server_key(key)?;
     Some((Namespace::parse(ns).ok()?, key.to_owned()))
 }
 

@@ -23,34 +23,22 @@
 use cache_core::key::{KeySpace, Namespace};
 use cache_core::pattern::Pattern;
 
-/// `<ns>:v<version>:<key>`. (This helper belongs in cache-core next to
-/// [`KeySpace::storage_key`]: the same key without a prefix.)
+/// `<ns>:v<version>:<key>` ([`KeySpace::server_key`]).
 #[must_use]
 pub fn entry_key(space: &KeySpace, key: &str) -> String {
-    let mut out = entry_prefix(space);
-    out.push_str(key);
-    out
+    space.server_key(key)
 }
 
 /// `<ns>:v<version>:`, the prefix of every entry of one version.
 #[must_use]
 pub fn entry_prefix(space: &KeySpace) -> String {
-    format!("{}:v{}:", space.namespace(), space.version())
+    space.server_prefix()
 }
 
 /// Splits an entry key into namespace, version and key; `None` for anything else.
 #[must_use]
 pub fn parse_entry_key(raw: &str) -> Option<(&str, u32, &str)> {
-    let (ns, rest) = raw.split_once(':')?;
-    Namespace::parse(ns).ok()?;
-    let (version, key) = rest.split_once(':')?;
-    let digits = version.strip_prefix('v')?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let version = digits.parse().ok()?;
-    cache_core::key::validate_key(key).ok()?;
-    Some((ns, version, key))
+    KeySpace::parse_server_key(raw)
 }
 
 /// `<ns>:version`.

@@ -159,6 +159,10 @@ pub struct ServeArgs {
     /// Directory served at `/` (the web demo's build).
     #[arg(long, env = "HUB_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
+    /// Serve the web demo's product API at `/api/products` (in-memory, publishes its own
+    /// invalidations).
+    #[arg(long, env = "HUB_DEMO_API")]
+    pub demo_api: bool,
     /// Count connections per first `X-Forwarded-For` address (only behind a trusted proxy).
     #[arg(long, env = "HUB_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,

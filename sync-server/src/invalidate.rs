@@ -5,6 +5,7 @@
 //! per-user namespaces, whose keys are nobody else's business).
 
 use crate::error::HubError;
+use crate::event_id::EventId;
 use crate::publish::{authorize_publish, publish_update, read_body};
 use crate::transport::Update;
 use crate::AppState;
@@ -27,15 +28,26 @@ pub async fn handler(
         .any(|(name, value)| name == "private" && !matches!(value.as_ref(), "false" | "off" | "0"));
     let topic = invalidation.namespace.topic();
     authorize_publish(&state, &parts.headers, std::slice::from_ref(&topic))?;
+    let id = publish_invalidation(&state, &invalidation, private).await?;
+    Ok(Json(
+        serde_json::json!({ "id": id.to_string(), "topic": topic }),
+    ))
+}
+
+/// Publishes `invalidation` as a `type: invalidate` update on its namespace's topic, without
+/// authorization (the caller decided): the path `POST /invalidate` and in-process publishers
+/// such as the demo API share.
+pub async fn publish_invalidation(
+    state: &AppState,
+    invalidation: &Invalidation,
+    private: bool,
+) -> Result<EventId, HubError> {
     let update = Update {
-        topics: vec![topic.clone()],
+        topics: vec![invalidation.namespace.topic()],
         data: invalidation.to_json(),
         private,
         kind: Some(TYPE_INVALIDATE.to_owned()),
         retry: None,
     };
-    let id = publish_update(&state, update).await?;
-    Ok(Json(
-        serde_json::json!({ "id": id.to_string(), "topic": topic }),
-    ))
+    publish_update(state, update).await
 }

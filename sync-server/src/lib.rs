@@ -9,6 +9,7 @@ pub mod cache;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod demo_api;
 pub mod error;
 pub mod event_id;
 pub mod health;
@@ -64,6 +65,8 @@ pub struct AppState {
     /// A Redis cache in this process: its statistics join `/metrics` and `/stats` is served.
     /// Default: none.
     pub cache: Option<cache::RedisCache>,
+    /// The demo API's catalogue, when `/api/products` is served. Default: none.
+    pub demo: Option<demo_api::Catalog>,
 }
 
 impl AppState {
@@ -81,7 +84,15 @@ impl AppState {
             shutdown: CancellationToken::new(),
             bridge_health: None,
             cache: None,
+            demo: None,
         }
+    }
+
+    /// The same state serving the demo API over `catalog`.
+    #[must_use]
+    pub fn with_demo_api(mut self, catalog: demo_api::Catalog) -> Self {
+        self.demo = Some(catalog);
+        self
     }
 
     /// The same state with `cache`'s statistics on `/metrics` and `/stats`.
@@ -140,6 +151,9 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(metrics::handler));
     if state.cache.is_some() {
         router = router.route("/stats", get(metrics::stats_handler));
+    }
+    if let Some(catalog) = &state.demo {
+        router = router.merge(demo_api::router(catalog.clone()));
     }
     if let Some(dir) = &state.config.static_dir {
         router = router.fallback_service(tower_http::services::ServeDir::new(dir));

@@ -59,6 +59,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), HubError> {
         tracing::warn!("no JWT key configured: only anonymous access is possible");
     }
     let mut state = AppState::new(args.config(), auth, transport(&args).await?);
+    if args.demo_api {
+        state = state.with_demo_api(crate::demo_api::Catalog::sample(60));
+    }
     if !args.watch.is_empty() {
         let url = args
             .redis

@@ -195,6 +195,29 @@ test('a connection down longer than stalenessMs drops the caches; it comes back 
   }
 });
 
+test('a hub that hangs (SIGSTOP: the socket stays open, nothing arrives) is detected by its missing heartbeats', async () => {
+  const site2 = siteDir();
+  const own = await startHub({ staticDir: site2.dir });
+  const context = await browser.newContext();
+  try {
+    const [tab] = await openTabs(context, 1, { stalenessMs: 4_000, minBackoffMs: 200, maxBackoffMs: 400 }, own.url);
+    await fill(tab, 'product:3');
+    own.child.kill('SIGSTOP');
+    // Heartbeats every second (the harness starts the hub with --heartbeat-secs 1): after 2.5 s
+    // of silence the stream counts as down, and after stalenessMs the caches are dropped.
+    await tab.waitForFunction(() => sync.status === 'degraded', null, { timeout: 6_000 });
+    await tab.waitForFunction(() => sync.status === 'offline', null, { timeout: 8_000 });
+    assert.deepEqual(await holds(tab, 'product:3'), []);
+    own.child.kill('SIGCONT');
+    await tab.waitForFunction(() => sync.status === 'live', null, { timeout: 8_000 });
+  } finally {
+    own.child.kill('SIGCONT');
+    await context.close();
+    await own.stop();
+    site2.remove();
+  }
+});
+
 test('Redis restarted empty is an epoch change: every tab resets; a second hub on the same Redis delivers too', async () => {
   const redis = await startRedis();
   const site2 = siteDir();

@@ -55,6 +55,9 @@ export class SyncClient extends EventTarget {
   #staleTimer = null;
   #aliveTimer = null;
   #downSince = null;
+  #lastHeard = 0;
+  #heartbeatMs = 0;
+  #watchdog = null;
   #counters = { eventsApplied: 0, resets: 0, rejected: 0, reconnects: 0, lastEventId: null, lastEventAt: null };
 
   constructor(options = {}) {
@@ -163,6 +166,9 @@ export class SyncClient extends EventTarget {
   #url() {
     const url = new URL(this.#o.hub, globalThis.location?.href);
     for (const topic of this.#topics) url.searchParams.append('match', topic);
+    // Heartbeats as events: EventSource never surfaces comments, and a half-open connection
+    // is silent, so only a heartbeat the page can see tells a quiet stream from a dead one.
+    url.searchParams.set('heartbeat', 'event');
     const cursor = this.#readState()?.cursor;
     if (cursor) url.searchParams.set('last_event_id', cursor);
     return url;
@@ -178,6 +184,7 @@ export class SyncClient extends EventTarget {
     const source = new EventSource(url, { withCredentials: this.#o.withCredentials });
     this.#source = source;
     source.onopen = () => {
+      this.#heard();
       this.#attempt = 0;
       this.#downSince = null;
       clearTimeout(this.#staleTimer);
@@ -187,8 +194,16 @@ export class SyncClient extends EventTarget {
       this.#aliveTimer = setInterval(() => this.#touchLive(), Math.max(1000, this.#o.stalenessMs / 3));
     };
     for (const type of ['invalidate', 'reset', 'message']) {
-      source.addEventListener(type, (e) => this.#receive(type, e.data, e.lastEventId));
+      source.addEventListener(type, (e) => {
+        this.#heard();
+        this.#receive(type, e.data, e.lastEventId);
+      });
     }
+    source.addEventListener('heartbeat', (e) => {
+      this.#heard();
+      const interval = Number(safeJson(e.data)?.interval_ms);
+      if (interval > 0 && interval !== this.#heartbeatMs) this.#watch(interval);
+    });
     source.onerror = () => {
       this.#markDown();
       // A non-200 answer or a wrong content type ends an EventSource for good: make a new one.
@@ -203,7 +218,28 @@ export class SyncClient extends EventTarget {
     this.#source?.close();
     this.#source = null;
     clearInterval(this.#aliveTimer);
+    clearInterval(this.#watchdog);
+    this.#watchdog = null;
+    this.#heartbeatMs = 0;
     clearTimeout(this.#retryTimer);
+  }
+
+  #heard() {
+    this.#lastHeard = Date.now();
+  }
+
+  // Two and a half heartbeats of silence: the connection is dead even if the socket says
+  // otherwise. Drop it and reconnect.
+  #watch(intervalMs) {
+    this.#heartbeatMs = intervalMs;
+    clearInterval(this.#watchdog);
+    this.#watchdog = setInterval(() => {
+      if (!this.#source || Date.now() - this.#lastHeard <= intervalMs * 2.5) return;
+      const url = this.#url();
+      this.#stopStream();
+      this.#markDown();
+      this.#scheduleReconnect(url);
+    }, intervalMs);
   }
 
   async #scheduleReconnect(url) {
@@ -336,6 +372,14 @@ export class SyncClient extends EventTarget {
     } catch {
       // Without a persisted cursor a reload resets the caches: safe, only slower.
     }
+  }
+}
+
+function safeJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
   }
 }
 

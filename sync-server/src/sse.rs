@@ -16,6 +16,18 @@ use bytes::Bytes;
 /// The heartbeat: an SSE comment that keeps proxies from closing an idle stream.
 pub const HEARTBEAT: &[u8] = b":\n\n";
 
+/// The heartbeat for subscribers that asked for `heartbeat=event`: an event of type
+/// `heartbeat` (no id, so it never moves a cursor) whose data gives the interval, so the
+/// client can tell a silent stream from a dead one. EventSource ignores event types nobody
+/// listens to, so other clients are unaffected.
+#[must_use]
+pub fn heartbeat_event(interval: std::time::Duration) -> Bytes {
+    let ms = interval.as_millis();
+    Bytes::from(format!(
+        "event: heartbeat\ndata: {{\"interval_ms\":{ms}}}\n\n"
+    ))
+}
+
 /// Rejects a user-supplied string that would break an SSE field: CR, LF or NUL, or longer than
 /// `max` bytes. `what` names the field in the error message.
 pub fn check_field(what: &str, value: &str, max: usize) -> Result<(), HubError> {

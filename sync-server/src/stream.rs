@@ -47,6 +47,8 @@ pub struct Subscription {
     pub position: EventId,
     /// Heartbeat interval.
     pub heartbeat: Duration,
+    /// What a heartbeat sends: [`sse::HEARTBEAT`] or [`sse::heartbeat_event`].
+    pub heartbeat_frame: Bytes,
     /// When the token expires, if it does.
     pub deadline: Option<Instant>,
     /// Cancelled when the hub shuts down.
@@ -126,7 +128,10 @@ impl State {
                 }
                 Err(RecvError::Closed) => self.closing = true,
             },
-            _ = self.heartbeat.tick() => self.push(Bytes::from_static(sse::HEARTBEAT)),
+            _ = self.heartbeat.tick() => {
+                let frame = self.sub.heartbeat_frame.clone();
+                self.push(frame);
+            }
         }
     }
 
@@ -188,6 +193,7 @@ mod tests {
             },
             position,
             heartbeat: Duration::from_secs(60),
+            heartbeat_frame: Bytes::from_static(sse::HEARTBEAT),
             deadline: None,
             shutdown: CancellationToken::new(),
             retry_ms: 1000,
@@ -253,6 +259,7 @@ mod tests {
             },
             position: head,
             heartbeat: Duration::from_secs(60),
+            heartbeat_frame: Bytes::from_static(sse::HEARTBEAT),
             deadline: None,
             shutdown: CancellationToken::new(),
             retry_ms: 1000,

@@ -23,6 +23,9 @@ pub const LAST_EVENT_ID_HEADER: &str = "mercure-last-event-id";
 struct Query {
     selectors: Vec<TopicSelector>,
     last_event_id: Option<String>,
+    /// `heartbeat=event`: heartbeats as `event: heartbeat` instead of comments, so a browser
+    /// EventSource (which never surfaces comments) can tell a silent stream from a dead one.
+    heartbeat_events: bool,
 }
 
 fn parse_query(raw: &str, state: &AppState) -> Result<Query, HubError> {
@@ -44,6 +47,10 @@ fn parse_query(raw: &str, state: &AppState) -> Result<Query, HubError> {
             }
             "last_event_id" | "lastEventID" => {
                 query.last_event_id = Some(value.into_owned());
+                continue;
+            }
+            "heartbeat" => {
+                query.heartbeat_events = value == "event";
                 continue;
             }
             _ => continue,
@@ -123,10 +130,18 @@ pub async fn handler(
             .unwrap_or_default(),
     };
     let live = state.transport.listen();
-    let (pending, position, started_at) = match state.transport.replay(cursor.clone()).await {
+    let (mut pending, position, started_at) = match state.transport.replay(cursor.clone()).await {
         Ok(replay) => initial_frames(&state, replay, &cursor, &filter),
         Err(e @ HubError::Unavailable(_)) => degraded_start(&state, &e).await,
         Err(e) => return Err(e),
+    };
+    let heartbeat_frame = if query.heartbeat_events {
+        // Said once at the start too, so the client knows the interval before any silence.
+        let frame = sse::heartbeat_event(state.config.heartbeat);
+        pending.push_front(frame.clone());
+        frame
+    } else {
+        Bytes::from_static(sse::HEARTBEAT)
     };
     let sub = Subscription {
         pending,
@@ -134,6 +149,7 @@ pub async fn handler(
         filter,
         position,
         heartbeat: state.config.heartbeat,
+        heartbeat_frame,
         deadline: grants
             .as_ref()
             .and_then(|g| g.remaining())

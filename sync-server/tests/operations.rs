@@ -29,6 +29,26 @@ async fn heartbeats_keep_idle_streams_alive() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn heartbeat_events_on_request_carry_the_interval() {
+    let state = state(HubConfig {
+        heartbeat: Duration::from_secs(15),
+        ..config()
+    });
+    let mut events = subscribe(&state, "match=/a&heartbeat=event").await;
+    let heartbeat = "event: heartbeat\ndata: {\"interval_ms\":15000}\n\n";
+    assert_eq!(
+        events.next().await.unwrap(),
+        heartbeat,
+        "said once at the start"
+    );
+    events.next().await.unwrap(); // retry hint
+    assert_eq!(
+        events.next_within(Duration::from_secs(60)).await.unwrap(),
+        "event: heartbeat\ndata: {\"interval_ms\":15000}\n\n"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_stream_ends_when_its_token_expires() {
     let state = state(HubConfig::default());
     let token = TokenRequest::new()

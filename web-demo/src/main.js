@@ -1,12 +1,11 @@
 import { createApp } from 'vue';
-import { createCache } from 'cache-wasm';
+import { createPinia } from 'pinia';
+import { cacheVue } from 'cache-wasm/vue';
+import { cachePinia } from 'cache-wasm/pinia';
+import { createShop } from './shop.js';
 import App from './App.vue';
+import './style.css';
 
-// One cache per storage, shared by the whole app.
-const caches = await Promise.all(
-  ['memory', 'local', 'session'].map((storage) =>
-    createCache({ storage, namespace: 'demo', defaultTtlMs: 60_000, maxEntries: 100 }),
-  ),
-);
-
-createApp(App, { caches }).mount('#app');
+const shop = await createShop();
+const pinia = createPinia().use(cachePinia({ caches: shop.caches }));
+createApp(App).provide('shop', shop).use(cacheVue({ caches: shop.caches })).use(pinia).mount('#app');

@@ -158,8 +158,13 @@ pub fn app(state: AppState) -> Router {
     if let Some(dir) = &state.config.static_dir {
         router = router.fallback_service(tower_http::services::ServeDir::new(dir));
     }
+    // Without listed origins there is no CORS at all: the layer would only add
+    // `Vary: origin, …` to every answer, which splits caches (a service worker's Cache
+    // Storage among them) by the Origin header of same-origin requests.
+    if !state.config.cors_origins.is_empty() {
+        router = router.layer(cors(&state.config.cors_origins));
+    }
     router
-        .layer(cors(&state.config.cors_origins))
         .layer(axum::middleware::map_response(
             credentials_only_for_listed_origins,
         ))

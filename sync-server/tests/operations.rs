@@ -149,3 +149,18 @@ async fn health_metrics_and_cors() {
         .get("access-control-allow-origin")
         .is_none());
 }
+
+#[tokio::test]
+async fn without_cors_origins_answers_carry_no_cors_headers_and_no_vary() {
+    let state = state(config());
+    let request = Request::get("/healthz")
+        .header("origin", "http://127.0.0.1:1234")
+        .body(Body::empty())
+        .unwrap();
+    let response = app(state).oneshot(request).await.unwrap();
+    assert!(response.headers().get("vary").is_none());
+    assert!(response
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+}

@@ -65,6 +65,33 @@ describe('useCachedAPI', () => {
   });
 });
 
+describe('writes and invalidations reach mounted composables', () => {
+  it('useCachedAPI shows a write made elsewhere (an optimistic update, another tab)', async () => {
+    const scope = effectScope();
+    const q = scope.run(() => useCachedAPI(async () => ({ v: 1 }), { cache, key: 'p:9' }));
+    await flush();
+    cache.set('p:9', { v: 2 });
+    expect(q.data.value).toEqual({ v: 2 });
+    scope.stop();
+  });
+
+  it('useCachedInfiniteScroll reloads the pages it showed when one is invalidated', async () => {
+    let version = 1;
+    const fetchPage = vi.fn(async (page, size) => Array.from({ length: size }, (_, i) => `${page * size + i}@v${version}`));
+    const scope = effectScope();
+    const list = scope.run(() => useCachedInfiniteScroll(fetchPage, { cache, cacheKey: 'feed', pageSize: 2 }));
+    await list.loadMore();
+    await list.loadMore();
+    version = 2;
+    cache.invalidate({ keys: ['feed:page:1'] });
+    await flush();
+    await flush();
+    expect(list.items.value).toEqual(['0@v1', '1@v1', '2@v2', '3@v2']);
+    expect(fetchPage).toHaveBeenCalledTimes(3);
+    scope.stop();
+  });
+});
+
 describe('useCache', () => {
   it('fetches with a loader, clears, and follows invalidations', async () => {
     const scope = effectScope();

@@ -4,12 +4,15 @@
 import { ref, shallowRef, getCurrentScope, onScopeDispose } from 'vue';
 import { resolveCache } from './context.js';
 
-// Runs `onChange` on every removal of `key` (invalidate, remove, expire, evict) until the
-// surrounding scope ends.
-function followKey(cache, key, onChange) {
-  const escaped = key.replace(/[\\*?]/g, (c) => `\\${c}`);
-  const off = cache.subscribe(escaped, (event) => {
-    if (event.type !== 'set') onChange(event);
+const escapeGlob = (text) => text.replace(/[\\*?]/g, (c) => `\\${c}`);
+
+// Follows `pattern` until the surrounding scope ends: `onSet(key)` for writes (this tab's or
+// another's, such as an optimistic update), `onRemoved(event)` for removals (invalidate,
+// remove, expire, evict).
+function follow(cache, pattern, { onSet, onRemoved }) {
+  const off = cache.subscribe(pattern, (event) => {
+    if (event.type === 'set') onSet?.(event.key);
+    else onRemoved(event);
   });
   if (getCurrentScope()) onScopeDispose(off);
   return off;
@@ -41,9 +44,12 @@ export function useCache(key, options = {}) {
     cache.remove(key);
     data.value = undefined;
   };
-  followKey(cache, key, () => {
-    data.value = undefined;
-    if (lastLoader) fetch();
+  follow(cache, escapeGlob(key), {
+    onSet: () => (data.value = cache.get(key)),
+    onRemoved: () => {
+      data.value = undefined;
+      if (lastLoader) fetch();
+    },
   });
   return { data, loading, error, fetch, clear };
 }
@@ -77,9 +83,12 @@ export function useCachedAPI(fetcher, options = {}) {
     cache.remove(key);
     return execute();
   };
-  followKey(cache, key, () => {
-    data.value = undefined;
-    if (active) execute();
+  follow(cache, escapeGlob(key), {
+    onSet: () => active && (data.value = cache.get(key)),
+    onRemoved: () => {
+      data.value = undefined;
+      if (active) execute();
+    },
   });
   if (getCurrentScope()) onScopeDispose(() => (active = false));
   if (immediate) execute();
@@ -142,11 +151,27 @@ export function useCachedInfiniteScroll(fetchPage, options = {}) {
       loading.value = false;
     }
   };
-  const reset = () => {
-    cache.invalidate({ patterns: [`${cacheKey.replace(/[\\*?]/g, (c) => `\\${c}`)}:page:*`] });
+  const pagePattern = `${escapeGlob(cacheKey)}:page:*`;
+  const clearLoaded = () => {
     pages.length = 0;
     items.value = [];
     hasMore.value = true;
   };
+  const reset = () => {
+    clearLoaded(); // first, so the invalidation below does not count as one to reload after
+    cache.invalidate({ patterns: [pagePattern] });
+  };
+  // A page invalidated while mounted: load again as many pages as were shown.
+  let reloading = null;
+  follow(cache, pagePattern, {
+    onRemoved: () => {
+      if (reloading || pages.length === 0) return;
+      const shown = pages.length;
+      reloading = Promise.resolve().then(async () => {
+        clearLoaded();
+        for (let i = 0; i < shown && hasMore.value; i++) await loadMore();
+      }).finally(() => (reloading = null));
+    },
+  });
   return { items, loadMore, reset, hasMore, loading };
 }

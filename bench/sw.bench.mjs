@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join, normalize } from 'node:path';
-import { createRequire } from 'node:module';
+import { bundle } from './support/bundle.mjs';
 import { launchBrowser } from '../tests/support/browser.mjs';
 import { ROOT, PACKAGE_DIR } from '../tests/support/paths.mjs';
 
@@ -48,18 +48,8 @@ const PAGE = `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,
 </script>`;
 
 // Workbox's routing + CacheFirst bundled for the worker (rolldown, production build).
-async function bundleWorkbox() {
-  const require = createRequire(join(ROOT, 'web-demo', 'package.json'));
-  const { rolldown } = await import(require.resolve('rolldown'));
-  const bundle = await rolldown({
-    input: 'entry',
-    cwd: ROOT,
-    plugins: [{ name: 'entry', resolveId: (id) => (id === 'entry' ? id : null), load: (id) => (id === 'entry' ? WORKBOX_ENTRY : null) }],
-    transform: { define: { 'process.env.NODE_ENV': '"production"' } },
-    logLevel: 'silent',
-  });
-  const { output } = await bundle.generate({ format: 'esm', minify: true });
-  return output.find((o) => o.type === 'chunk').code;
+function bundleWorkbox() {
+  return bundle(WORKBOX_ENTRY, { minify: true, define: { 'process.env.NODE_ENV': '"production"' } });
 }
 
 async function serve(workboxSw) {

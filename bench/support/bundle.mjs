@@ -4,13 +4,15 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { ROOT } from '../../tests/support/paths.mjs';
 
-export async function bundle(entryCode, { minify = false } = {}) {
+/** Bundles `entryCode`; `define` replaces expressions (e.g. `process.env.NODE_ENV`). */
+export async function bundle(entryCode, { minify = false, define } = {}) {
   const require = createRequire(join(ROOT, 'web-demo', 'package.json'));
   const { rolldown } = await import(require.resolve('rolldown'));
   const build = await rolldown({
     input: 'entry',
     cwd: ROOT,
     plugins: [{ name: 'entry', resolveId: (id) => (id === 'entry' ? id : null), load: (id) => (id === 'entry' ? entryCode : null) }],
+    ...(define ? { transform: { define } } : {}),
     logLevel: 'silent',
   });
   const { output } = await build.generate({ format: 'esm', minify });

@@ -3,7 +3,7 @@
 // Map; the wasm `RawCache` owns expiry, recency, bounds, tags, records and statistics. A hit
 // is one Map lookup plus one numeric wasm call, never a string crossing the boundary.
 import { bindings } from './wasm.js';
-import { invalidValue } from './errors.js';
+import { CLOSED, invalidValue } from './errors.js';
 import { globToRegExp } from './glob.js';
 
 // Codes of the wasm side's events: removals, and writes made elsewhere (another tab, a
@@ -273,11 +273,16 @@ export class Cache {
     return () => this.#listeners.delete(entry);
   }
 
-  /** Stops following other tabs and frees the wasm side. The cache is unusable afterwards. */
+  /**
+   * Stops following other tabs and frees the wasm side. Afterwards every method throws a
+   * `CacheError` with code `Closed`.
+   */
   close() {
     if (this.#onStorage) removeEventListener('storage', this.#onStorage);
     this.#onStorage = null;
-    this.#raw.free();
+    const raw = this.#raw;
+    this.#raw = CLOSED;
+    raw.free();
   }
 
   // Applies the wasm side's events to the JS side, then tells listeners.

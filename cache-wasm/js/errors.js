@@ -11,3 +11,18 @@ export function invalidValue(message) {
 export function isCacheError(err, code) {
   return err instanceof Error && typeof err.code === 'string' && (code === undefined || err.code === code);
 }
+
+/** The error every method of a closed cache throws. */
+export function closedError() {
+  const err = new Error('cache-wasm: this cache was closed');
+  err.name = 'CacheError';
+  err.code = 'Closed';
+  return err;
+}
+
+/** Stands in for a freed wasm object: any use throws `closedError()`. */
+export const CLOSED = new Proxy({}, {
+  get() {
+    throw closedError();
+  },
+});

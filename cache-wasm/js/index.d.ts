@@ -76,7 +76,8 @@ export interface CacheError extends Error {
     | 'QuotaExceeded'
     | 'StorageError'
     | 'InvalidOption'
-    | 'InvalidValue';
+    | 'InvalidValue'
+    | 'Closed';
 }
 
 export class Cache<V = unknown> {

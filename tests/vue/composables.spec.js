@@ -92,6 +92,17 @@ describe('writes and invalidations reach mounted composables', () => {
   });
 });
 
+describe('a closed cache', () => {
+  it('answers every call with a CacheError coded Closed', async () => {
+    const c = await createCache({ namespace: 'closing' });
+    c.set('k', 1);
+    c.close();
+    for (const call of [() => c.get('k'), () => c.set('k', 2), () => c.stats(), () => c.close()]) {
+      expect(call).toThrow(expect.objectContaining({ name: 'CacheError', code: 'Closed' }));
+    }
+  });
+});
+
 describe('useCache', () => {
   it('fetches with a loader, clears, and follows invalidations', async () => {
     const scope = effectScope();
@@ -137,13 +148,15 @@ describe('useOptimisticUpdate', () => {
 describe('useCachedInfiniteScroll', () => {
   it('caches pages one by one and serves them again on a revisit', async () => {
     const fetchPage = vi.fn(async (page, size) => Array.from({ length: page < 2 ? size : 1 }, (_, i) => page * size + i));
-    const first = useCachedInfiniteScroll(fetchPage, { cache, cacheKey: 'list', pageSize: 3 });
+    const firstVisit = effectScope();
+    const first = firstVisit.run(() => useCachedInfiniteScroll(fetchPage, { cache, cacheKey: 'list', pageSize: 3 }));
     await first.loadMore();
     await first.loadMore();
     await first.loadMore();
     expect(first.items.value).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(first.hasMore.value).toBe(false);
     expect(fetchPage).toHaveBeenCalledTimes(3);
+    firstVisit.stop(); // the first page of the app is gone
     const revisit = useCachedInfiniteScroll(fetchPage, { cache, cacheKey: 'list', pageSize: 3 });
     await revisit.loadMore();
     await revisit.loadMore();

@@ -163,14 +163,20 @@ export function useCachedInfiniteScroll(fetchPage, options = {}) {
   };
   // A page invalidated while mounted: load again as many pages as were shown.
   let reloading = null;
+  let active = true;
+  if (getCurrentScope()) onScopeDispose(() => (active = false));
   follow(cache, pagePattern, {
     onRemoved: () => {
-      if (reloading || pages.length === 0) return;
+      if (!active || reloading || pages.length === 0) return;
       const shown = pages.length;
-      reloading = Promise.resolve().then(async () => {
-        clearLoaded();
-        for (let i = 0; i < shown && hasMore.value; i++) await loadMore();
-      }).finally(() => (reloading = null));
+      reloading = Promise.resolve()
+        .then(async () => {
+          clearLoaded();
+          for (let i = 0; i < shown && hasMore.value; i++) await loadMore();
+        })
+        // A failed reload leaves the list as far as it got; the next loadMore() tries again.
+        .catch(() => {})
+        .finally(() => (reloading = null));
     },
   });
   return { items, loadMore, reset, hasMore, loading };

@@ -23,18 +23,21 @@ pub(super) async fn run(inner: Arc<Inner>, head: EventId, shutdown: Cancellation
     let mut position = head;
     let mut reader: Option<Conn> = None;
     let mut failures = 0u32;
+    let mut check = true;
     loop {
         let result = tokio::select! {
             () = shutdown.cancelled() => return,
-            r = step(&inner, &mut reader, &mut position) => r,
+            r = step(&inner, &mut reader, &mut position, check) => r,
         };
         match result {
-            Ok(()) => {
+            Ok(read) => {
                 failures = 0;
+                check = needs_check(read, inner.max_len);
                 inner.set_status(true, Some(&position.epoch), None);
             }
             Err(e) => {
                 tracing::warn!(error = %e, "redis tail failed; reconnecting");
+                check = true;
                 reader = None;
                 *inner.conn.lock().await = None;
                 failures += 1;
@@ -90,9 +93,27 @@ fn deliver(inner: &Inner, position: &mut EventId, entry: &StreamId) -> RedisResu
     Ok(())
 }
 
-async fn step(inner: &Inner, reader: &mut Option<Conn>, position: &mut EventId) -> RedisResult<()> {
-    if !check_continuity(inner, position).await? {
-        return Ok(());
+/// Whether the next read must first check continuity, after a read of `read` entries.
+///
+/// Checking costs a round trip before every read, so it is done only when a loss is possible:
+/// after a read that found nothing (Redis may have restarted empty, the stream or the epoch
+/// may be gone), and after a read as large as a batch or the log's bound (`MAXLEN ~` keeps at
+/// least `max_len` entries, so had entries after our position been trimmed, at least that many
+/// would follow it). A smaller read proves nothing after our position was trimmed. Errors
+/// reconnect, and the first read after that checks too.
+fn needs_check(read: usize, max_len: usize) -> bool {
+    read == 0 || read >= BATCH.min(max_len.max(1))
+}
+
+/// One read; returns how many entries it delivered.
+async fn step(
+    inner: &Inner,
+    reader: &mut Option<Conn>,
+    position: &mut EventId,
+    check: bool,
+) -> RedisResult<usize> {
+    if check && !check_continuity(inner, position).await? {
+        return Ok(0);
     }
     let conn = match reader {
         Some(c) => c,
@@ -109,10 +130,27 @@ async fn step(inner: &Inner, reader: &mut Option<Conn>, position: &mut EventId) 
         .arg(cursor)
         .query_async(conn)
         .await?;
+    let mut read = 0;
     for key in reply.map(|r| r.keys).unwrap_or_default() {
         for entry in &key.ids {
             deliver(inner, position, entry)?;
+            read += 1;
         }
     }
-    Ok(())
+    Ok(read)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_only_when_a_loss_is_possible() {
+        assert!(needs_check(0, 10_000), "an empty read");
+        assert!(!needs_check(1, 10_000));
+        assert!(!needs_check(BATCH - 1, 10_000));
+        assert!(needs_check(BATCH, 10_000), "a full batch");
+        assert!(needs_check(4, 4), "as many as the log keeps");
+        assert!(!needs_check(3, 4));
+    }
 }

@@ -249,24 +249,9 @@ mod tests {
             panic!("expected a replay");
         };
         log.publish(update("2")).await.unwrap();
-        let metrics = Arc::new(Metrics::new());
         let sub = Subscription {
             pending: events.iter().map(|e| e.frame.clone()).collect(),
-            live,
-            filter: Filter {
-                selectors: vec![TopicSelector::Any],
-                private: Vec::new(),
-            },
-            position: head,
-            heartbeat: Duration::from_secs(60),
-            heartbeat_frame: Bytes::from_static(sse::HEARTBEAT),
-            deadline: None,
-            shutdown: CancellationToken::new(),
-            retry_ms: 1000,
-            guard: Arc::new(ConnectionLimiter::new(1))
-                .acquire(None, &metrics.connections)
-                .unwrap(),
-            metrics,
+            ..subscription(live, head)
         };
         let frames: Vec<_> = frames(sub).take(2).map(|f| f.unwrap()).collect().await;
         let text: Vec<_> = frames

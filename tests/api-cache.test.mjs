@@ -212,6 +212,48 @@ test('concurrent identical requests share one network request, each with its own
   await p.done();
 });
 
+test('a hit is a Response like any other: one read, bodyUsed, locked streams, clones, Cache.put', async () => {
+  const p = await page();
+  const r = await p.evaluate(async () => {
+    const url = `/api/echo?${new URLSearchParams({ id: 'body', cc: 'max-age=60' })}`;
+    await (await api.fetch(url)).text();
+    const fail = (promise) => promise.then(() => 'resolved', (err) => err.name);
+    const once = await api.fetch(url);
+    const text = await once.text();
+    const reread = [once.bodyUsed, await fail(once.text()), await fail(once.json()), await fail(once.arrayBuffer())];
+    const streamed = await api.fetch(url);
+    const reader = streamed.body.getReader();
+    const whileLocked = await fail(streamed.text());
+    let bytes = 0;
+    for (let c = await reader.read(); !c.done; c = await reader.read()) bytes += c.value.length;
+    const original = await api.fetch(url);
+    const copy = original.clone();
+    const both = [(await original.json()).id, await copy.text()];
+    const store = await caches.open('api-hit-test');
+    const kept = await api.fetch(url);
+    await store.put(url, kept);
+    const fromStorage = await (await store.match(url)).text();
+    const used = await api.fetch(url);
+    await used.json();
+    const putUsed = await fail(store.put(url, used));
+    await caches.delete('api-hit-test');
+    return { isResponse: once instanceof Response, text, reread, whileLocked, bytes, both, fromStorage, putUsed, x: once.headers.get('x-cache') };
+  });
+  const body = '{"id":"body","n":1,"varied":null}';
+  assert.deepEqual(r, {
+    isResponse: true,
+    text: body,
+    reread: [true, 'TypeError', 'TypeError', 'TypeError'],
+    whileLocked: 'TypeError',
+    bytes: body.length,
+    both: ['body', body],
+    fromStorage: body,
+    putUsed: 'TypeError',
+    x: 'HIT',
+  });
+  await p.done();
+});
+
 test('per-user entries live in the user namespace and go with logout; Set-Cookie never reaches storage', async () => {
   const p = await page([{ match: '/api/echo?id=me*', perUser: true }, { match: '/api/echo*' }]);
   const r = await p.evaluate(async () => {

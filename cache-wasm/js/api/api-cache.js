@@ -41,7 +41,7 @@ export class ApiCache {
   #network;
   #clock;
   #inflight = new Map();
-  #urls = new Map();
+  #routes = new Map();
   #counters = {
     hits: 0, misses: 0, staleServed: 0, revalidations: 0, notModified: 0,
     errorsServed: 0, bytesSaved: 0, stored: 0, bypassed: 0, uncacheable: 0,
@@ -70,57 +70,63 @@ export class ApiCache {
 
   /** Whether a rule covers `input` (a URL string, URL or Request). */
   handles(input) {
-    const url = new URL(input instanceof Request ? input.url : input, globalThis.location?.href);
-    return ruleFor(this.#rules, url) !== undefined;
+    return this.#route(input).rule !== undefined;
   }
 
   /**
    * `fetch` with caching for GET and HEAD requests a rule covers; everything else goes to the
    * network untouched. `overrides.ttlMs` forces the freshness of this request's response.
    */
-  async fetch(input, init, overrides = {}) {
-    const { href, url, method, mode } = this.#target(input, init);
-    const rule = ruleFor(this.#rules, url);
+  async fetch(input, init, overrides) {
+    const route = this.#route(input);
+    const isRequest = input instanceof Request;
+    const method = (init?.method ?? (isRequest ? input.method : 'GET')).toUpperCase();
+    const mode = init?.cache ?? (isRequest ? input.cache : 'default');
+    const { rule } = route;
     const store = rule?.perUser ? this.#userCache : this.#cache;
     if (!rule || !store || (method !== 'GET' && method !== 'HEAD') || mode === 'no-store') {
       this.#counters.bypassed++;
       return this.#network(input, init);
     }
-    // The Request object is built only when the network is needed: a hit does without it.
+    // The Request object is built only when the network or a Vary header needs it: a plain
+    // hit allocates nothing but its Response.
     let request;
-    const ctx = {
-      rule, store, overrides, method, mode,
-      base: `${method} ${href}`,
-      request: () => (request ??= new Request(input, init)),
-    };
-    const key = this.#variantKey(store, ctx.base, () => ctx.request().headers);
+    const makeRequest = () => (request ??= new Request(input, init));
+    const { base, vary } = route[method];
+    const key = this.#variantKey(store, base, vary, makeRequest);
     const found = key && mode !== 'reload' ? store.get(key) : undefined;
     if (typeof found?.p === 'object') {
       // The common case, a fresh hit, answers without further awaits.
       const hit = this.#freshHit(found, method, mode);
-      return hit ?? this.#serveStored({ ...ctx, key, entry: found });
+      if (hit) return hit;
     }
+    const ctx = { rule, store, overrides, method, mode, base, request: makeRequest };
+    if (found?.p) return this.#serveStored({ ...ctx, key, entry: found });
     this.#counters.misses++;
-    return this.#shared(key ?? ctx.base, () => this.#load(ctx), method);
+    return this.#shared(key ?? base, () => this.#load(ctx), method);
   }
 
-  // Method, URL and cache mode of a fetch call, with parsed URLs remembered for string inputs
-  // that do not depend on the page's path.
-  #target(input, init) {
-    if (input instanceof Request) {
-      const url = new URL(input.url);
-      return { href: url.href, url, method: (init?.method ?? input.method).toUpperCase(), mode: init?.cache ?? input.cache };
-    }
+  // The URL of a fetch input, the rule covering it and its entry keys per method. Routes of
+  // string inputs that do not depend on the page's path are remembered (at most 1000), so a
+  // repeated URL is one lookup and its keys are strings already hashed.
+  #route(input) {
+    if (input instanceof Request) return this.#routeOf(new URL(input.url));
     const text = String(input);
-    let url = this.#urls.get(text);
-    if (!url) {
-      url = new URL(text, globalThis.location?.href);
+    let route = this.#routes.get(text);
+    if (!route) {
+      route = this.#routeOf(new URL(text, globalThis.location?.href));
       if (/^(https?:)?\//i.test(text)) {
-        if (this.#urls.size >= 1000) this.#urls.clear();
-        this.#urls.set(text, url);
+        if (this.#routes.size >= 1000) this.#routes.clear();
+        this.#routes.set(text, route);
       }
     }
-    return { href: url.href, url, method: (init?.method ?? 'GET').toUpperCase(), mode: init?.cache ?? 'default' };
+    return route;
+  }
+
+  #routeOf(url) {
+    const { href } = url;
+    const keys = (method) => ({ base: `${method} ${href}`, vary: `vary ${method} ${href}` });
+    return { href, rule: ruleFor(this.#rules, url), GET: keys('GET'), HEAD: keys('HEAD') };
   }
 
   /**
@@ -156,11 +162,11 @@ export class ApiCache {
 
   // The key of the variant a request selects: the names a stored response varied on are kept
   // under `vary <base>`. `undefined` when the key would be too long to cache.
-  #variantKey(store, base, headers) {
-    const names = store.has(`vary ${base}`) ? store.get(`vary ${base}`) : undefined;
-    const key = Array.isArray(names)
-      ? `${base} ${names.map((n) => `${n}=${headers().get(n) ?? ''}`).join('&')}`
-      : base;
+  #variantKey(store, base, varyKey, makeRequest) {
+    const names = store.has(varyKey) ? store.get(varyKey) : undefined;
+    if (!Array.isArray(names)) return fitsKey(base) ? base : undefined;
+    const { headers } = makeRequest();
+    const key = `${base} ${names.map((n) => `${n}=${headers.get(n) ?? ''}`).join('&')}`;
     return fitsKey(key) ? key : undefined;
   }
 
@@ -256,7 +262,7 @@ export class ApiCache {
 
   #policy(request, rule, response, requestTime, responseTime, overrides) {
     const policy = responsePolicy(request.method, response, { requestTime, responseTime, statuses: rule.statuses });
-    const ttl = overrides.ttlMs ?? (policy.explicit ? undefined : rule.ttlMs);
+    const ttl = overrides?.ttlMs ?? (policy.explicit ? undefined : rule.ttlMs);
     if (ttl !== undefined && !policy.noCache) {
       policy.freshUntil = responseTime + ttl;
       policy.revalidateUntil = Math.max(policy.revalidateUntil, policy.freshUntil);

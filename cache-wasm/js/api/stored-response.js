@@ -46,14 +46,66 @@ export function bodySize(stored) {
   return stored.enc === 'text' ? stored.b.length : Math.floor((stored.b.length * 3) / 4);
 }
 
-/** A fresh, readable Response for a stored entry; `xCache` says how it was served. */
-export function toResponse(stored, method, xCache) {
+/**
+ * A Response whose `text()` and `json()` answer from the string it was built with.
+ *
+ * Reading a constructed Response's body goes through its ReadableStream, which costs about
+ * three times building the Response. For a stored text body the string is already at hand, so
+ * these two methods cancel the (unread, unlocked) stream — which makes the body used, exactly
+ * as reading it would — and resolve with the string. Everything else, and every call once the
+ * body is used or locked, is the native Response's, so the observable behaviour (`bodyUsed`,
+ * "body already used" errors, `body`, `clone()`, `Cache.put`) is unchanged.
+ */
+class CachedResponse extends Response {
+  #text;
+
+  constructor(text, init) {
+    super(text, init);
+    this.#text = text;
+  }
+
+  // Takes the body for a fast read: true when the stream was untouched and is now cancelled.
+  #take() {
+    const stream = super.body;
+    if (stream === null || stream.locked || super.bodyUsed) return false;
+    stream.cancel();
+    return true;
+  }
+
+  text() {
+    return this.#take() ? Promise.resolve(this.#text) : super.text();
+  }
+
+  json() {
+    if (!this.#take()) return super.json();
+    try {
+      return Promise.resolve(JSON.parse(this.#text));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+}
+
+// The Response init of each stored entry served as a hit, built once: a Response copies its
+// init, so one object serves every hit of the entry.
+const hitInits = new WeakMap();
+
+function initOf(stored, xCache) {
   // One header list, handed to the Response as is: building a Headers first would copy twice.
   const headers = stored.h.filter(([name]) => name !== 'x-cache');
   headers.push(['x-cache', xCache]);
-  const empty = method === 'HEAD' || NULL_BODY.has(stored.s);
-  const body = empty ? null : stored.enc === 'text' ? stored.b : fromBase64(stored.b);
-  return new Response(body, { status: stored.s, statusText: stored.st, headers });
+  return { status: stored.s, statusText: stored.st, headers };
+}
+
+/** A fresh, readable Response for a stored entry; `xCache` says how it was served. */
+export function toResponse(stored, method, xCache) {
+  let init = xCache === 'HIT' ? hitInits.get(stored) : undefined;
+  if (!init) {
+    init = initOf(stored, xCache);
+    if (xCache === 'HIT') hitInits.set(stored, init);
+  }
+  if (method === 'HEAD' || NULL_BODY.has(stored.s)) return new Response(null, init);
+  return stored.enc === 'text' ? new CachedResponse(stored.b, init) : new Response(fromBase64(stored.b), init);
 }
 
 /** The stored entry's headers updated by a 304's (RFC 9111 §4.3.4). */

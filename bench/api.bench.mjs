@@ -33,7 +33,7 @@ try {
   if (!(await page.evaluate(() => crossOriginIsolated))) throw new Error('the page is not cross-origin isolated');
   const r = await page.evaluate((n) => window.runBench(n), N);
   const ours = r['cache-wasm api.fetch'];
-  console.log(`\nCached GET, body read included; ${N} hits each (uncached: up to 500), one page, one run\n`);
+  console.log(`\nCached GET, body read included; ${N} hits each (uncached: up to 500) in 5 alternating rounds, one page, one run\n`);
   console.log('| implementation | p50 µs | p99 µs | mean µs | p50 vs cache-wasm |');
   console.log('| --- | ---: | ---: | ---: | ---: |');
   for (const [name, s] of Object.entries(r)) {

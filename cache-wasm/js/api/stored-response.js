@@ -17,9 +17,18 @@ function fromBase64(text) {
   return bytes;
 }
 
-/** Response headers worth keeping: everything but Set-Cookie, which never leaves memory. */
+// Fields of one connection, not of the response (RFC 9110 §7.6.1): a stored response is
+// served again without them, as a forwarding cache would (RFC 9111 §3.1).
+const CONNECTION_FIELDS = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+
+/**
+ * Response headers worth keeping: everything but Set-Cookie, which never leaves memory, and
+ * the connection's own fields (those above and any the Connection header names).
+ */
 export function keptHeaders(headers) {
-  return [...headers].filter(([name]) => name.toLowerCase() !== 'set-cookie');
+  const dropped = new Set(['set-cookie', ...CONNECTION_FIELDS]);
+  for (const name of (headers.get('connection') ?? '').split(',')) dropped.add(name.trim().toLowerCase());
+  return [...headers].filter(([name]) => !dropped.has(name.toLowerCase()));
 }
 
 /** The stored form of a response whose body is `bytes`, with freshness `policy`. */

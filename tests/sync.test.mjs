@@ -140,6 +140,65 @@ test('a reload resumes from the persisted cursor and applies what it missed', as
   }
 });
 
+test('what the caches took in before the first stream knew its starting point is dropped once it does', async () => {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    page.errors = watchErrors(page);
+    await page.goto(`${hub.url}/index.html`);
+    await page.evaluate(() => window.ready);
+    // Hold the request that learns where the log stands, so that an invalidation is published
+    // while the client has no stream and no cursor yet.
+    await page.evaluate(() => {
+      const realFetch = window.fetch;
+      const gate = new Promise((resolve) => {
+        window.openGate = resolve;
+      });
+      window.fetch = async (...args) => {
+        await gate;
+        return realFetch(...args);
+      };
+    });
+    await setUp(page);
+    await fill(page, 'product:5');
+    await invalidate(hub.url, token, { ns: 'shop', keys: ['product:5'] }); // reaches no stream
+    await page.evaluate(() => window.openGate());
+    await page.waitForFunction(() => sync.status === 'live');
+    assert.deepEqual(await holds(page, 'product:5'), [], 'an entry nobody could vouch for is gone');
+    await fill(page, 'product:6');
+    await invalidate(hub.url, token, { ns: 'shop', keys: ['product:6'] });
+    await dropped(page, 'product:6');
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("a tab's sessionStorage caches are dropped after it missed events while away, kept when it missed none", async () => {
+  const context = await browser.newContext();
+  try {
+    const [leader, tab] = await openTabs(context, 2);
+    await tab.evaluate(() => layers.session.set('product:8', 8).set('product:9', 9));
+    await tab.goto('about:blank'); // the tab is away; the leader applies an event meanwhile
+    await invalidate(hub.url, token, { ns: 'shop', keys: ['product:8'] });
+    await leader.waitForFunction(() => sync.stats().eventsApplied === 1);
+    await tab.goto(`${hub.url}/index.html`);
+    await tab.evaluate(() => window.ready);
+    await setUp(tab);
+    // sessionStorage survived the navigation, but nothing applied the invalidation to it.
+    assert.deepEqual(await tab.evaluate(() => [layers.session.has('product:8'), layers.session.has('product:9')]), [false, false]);
+    await tab.evaluate(() => layers.session.set('product:10', 10));
+    await invalidate(hub.url, token, { ns: 'shop', keys: ['unrelated'] });
+    await tab.waitForFunction(() => sync.stats().eventsApplied === 1);
+    await tab.reload(); // nothing is published while it reloads
+    await tab.evaluate(() => window.ready);
+    await setUp(tab);
+    assert.equal(await tab.evaluate(() => layers.session.get('product:10')), 10, 'a tab that missed nothing keeps its entries');
+  } finally {
+    await context.close();
+  }
+});
+
 test('a tab offline while events are published replays them on reconnect, or resets when history was trimmed', async () => {
   const site2 = siteDir();
   const own = await startHub({ staticDir: site2.dir, extra: ['--history', '4'] });

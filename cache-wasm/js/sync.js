@@ -58,6 +58,7 @@ export class SyncClient extends EventTarget {
   #lastHeard = 0;
   #heartbeatMs = 0;
   #watchdog = null;
+  #resetOnOpen = false;
   #counters = { eventsApplied: 0, resets: 0, rejected: 0, reconnects: 0, lastEventId: null, lastEventAt: null };
 
   constructor(options = {}) {
@@ -66,14 +67,23 @@ export class SyncClient extends EventTarget {
     for (const cache of options.caches ?? []) this.#caches.add(cache);
     this.#topics = options.topics ?? [...new Set([...this.#caches].map((c) => `/cache/${c.namespace}`))];
     this.#stateKey = `cw::sync:${this.#o.name}`;
-    // A reload, or the first leader after a while, cannot vouch for what Web Storage holds.
-    const state = this.#readState();
-    if (!state || Date.now() - state.liveAt > this.#o.stalenessMs) this.#applyLocally('reset', CONTINUITY_RESET);
+    // The channel opens before the state is read: an event the leader applies from here on
+    // reaches this tab, whatever the state said.
     if (typeof BroadcastChannel === 'function') {
       this.#channel = new BroadcastChannel(this.#o.name);
       this.#channel.onmessage = (e) => this.#onRelay(e.data);
       this.#channel.postMessage({ kind: 'hello' });
     }
+    // A reload, or the first leader after a while, cannot vouch for what Web Storage holds.
+    const state = this.#readState();
+    if (!state || Date.now() - state.liveAt > this.#o.stalenessMs) {
+      this.#applyLocally('reset', CONTINUITY_RESET);
+    } else if (this.#followsSession() && this.#readTabCursor() !== state.cursor) {
+      // sessionStorage belongs to this tab alone, and nothing applied events to it while the
+      // tab was away (a reload, a navigation): unless it saw the browser's last event, it goes.
+      this.#applyLocally('reset', CONTINUITY_RESET, null, isSessionCache);
+    }
+    if (state?.cursor) this.#writeTabCursor(state.cursor);
     if (globalThis.navigator?.locks) {
       navigator.locks.request(`${this.#o.name}:leader`, () => new Promise((release) => {
         this.#releaseLock = release;
@@ -177,13 +187,24 @@ export class SyncClient extends EventTarget {
   async #connect() {
     if (this.#closed) return;
     // Without a cursor, learn where the log stands before streaming, so that whoever holds
-    // the connection next resumes from there instead of missing what came in between.
-    if (!this.#readState()?.cursor) await this.#learnHead();
-    if (this.#closed) return;
+    // the connection next resumes from there instead of missing what came in between. What
+    // the caches took in before that point is known cannot be vouched for (an invalidation
+    // published meanwhile reaches nobody): it is dropped once the point is known, here when
+    // the head was learned, else when the stream opens.
+    if (!this.#readState()?.cursor) {
+      await this.#learnHead();
+      if (this.#closed) return;
+      if (this.#readState()?.cursor) this.#relay('reset', CONTINUITY_RESET, null);
+      else this.#resetOnOpen = true;
+    }
     const url = this.#url();
     const source = new EventSource(url, { withCredentials: this.#o.withCredentials });
     this.#source = source;
     source.onopen = () => {
+      if (this.#resetOnOpen) {
+        this.#resetOnOpen = false;
+        this.#relay('reset', CONTINUITY_RESET, null);
+      }
       this.#heard();
       this.#attempt = 0;
       this.#downSince = null;
@@ -308,11 +329,16 @@ export class SyncClient extends EventTarget {
     this.#channel?.postMessage({ kind: 'event', type, data, id });
   }
 
-  #applyLocally(type, data, id) {
-    if (id) this.#counters.lastEventId = id;
+  // Applies an event to this tab's caches (those `only` selects, default all).
+  #applyLocally(type, data, id, only = () => true) {
+    if (id) {
+      this.#counters.lastEventId = id;
+      this.#writeTabCursor(id);
+    }
     this.#counters.lastEventAt = Date.now();
     if (type === 'message') return;
     for (const cache of this.#caches) {
+      if (!only(cache)) continue;
       try {
         if (type === 'invalidate') cache.applyInvalidation(data);
         else if (type === 'reset') cache.applyReset(data);
@@ -357,6 +383,28 @@ export class SyncClient extends EventTarget {
     this.#writeState({ cursor: state?.cursor ?? null, liveAt: Date.now() });
   }
 
+  #followsSession() {
+    return [...this.#caches].some(isSessionCache);
+  }
+
+  // The last event this tab's sessionStorage caches have applied, kept beside them.
+  #readTabCursor() {
+    try {
+      return globalThis.sessionStorage?.getItem(this.#stateKey) ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  #writeTabCursor(id) {
+    if (!this.#followsSession()) return;
+    try {
+      globalThis.sessionStorage?.setItem(this.#stateKey, id);
+    } catch {
+      // Without it a reload drops this tab's sessionStorage caches: safe, only slower.
+    }
+  }
+
   #readState() {
     try {
       const state = JSON.parse(localStorage.getItem(this.#stateKey));
@@ -373,6 +421,10 @@ export class SyncClient extends EventTarget {
       // Without a persisted cursor a reload resets the caches: safe, only slower.
     }
   }
+}
+
+function isSessionCache(cache) {
+  return cache.storage === 'session';
 }
 
 function safeJson(text) {

@@ -228,7 +228,7 @@ test('a tab offline while events are published replays them on reconnect, or res
   }
 });
 
-test('a connection down longer than stalenessMs drops the caches; it comes back live', async () => {
+test('a connection down longer than stalenessMs drops the caches, and keeps dropping them while down; it comes back live', async () => {
   const site2 = siteDir();
   const own = await startHub({ staticDir: site2.dir });
   const context = await browser.newContext();
@@ -240,6 +240,12 @@ test('a connection down longer than stalenessMs drops the caches; it comes back 
     assert.deepEqual(await holds(tab, 'product:9'), ['memory', 'local', 'session'], 'served while within the bound');
     await tab.waitForFunction(() => sync.status === 'offline', null, { timeout: 5_000 });
     assert.deepEqual(await holds(tab, 'product:9'), [], 'dropped past the bound');
+    // Still down: what is cached meanwhile is not kept longer than the bound either.
+    await fill(tab, 'product:10');
+    const filledAt = Date.now();
+    await dropped(tab, 'product:10');
+    assert.ok(Date.now() - filledAt <= 1_500 + 1_000, 'dropped within the bound');
+    assert.equal(await tab.evaluate(() => sync.status), 'offline');
     const restarted = await startHub({ staticDir: site2.dir, port: own.port });
     try {
       await tab.waitForFunction(() => sync.status === 'live', null, { timeout: 5_000 });

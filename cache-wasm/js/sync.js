@@ -311,11 +311,15 @@ export class SyncClient extends EventTarget {
     clearInterval(this.#aliveTimer);
     this.#setStatus(this.#status === 'live' ? 'degraded' : this.#status);
     clearTimeout(this.#staleTimer);
-    // Down longer than the bound: nothing cached can be vouched for any more.
-    this.#staleTimer = setTimeout(() => {
+    // Down longer than the bound: nothing cached can be vouched for any more. While it stays
+    // down, what the caches take in meanwhile is dropped every bound as well, so nothing they
+    // serve is older than the bound until the stream is back.
+    const expire = () => {
       this.#relay('reset', CONTINUITY_RESET, null);
       this.#setStatus('offline');
-    }, this.#o.stalenessMs);
+      this.#staleTimer = setTimeout(expire, this.#o.stalenessMs);
+    };
+    this.#staleTimer = setTimeout(expire, this.#o.stalenessMs);
   }
 
   #receive(type, data, id) {

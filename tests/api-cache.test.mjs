@@ -209,6 +209,14 @@ test('concurrent identical requests share one network request, each with its own
     return { ns: bodies.map((b) => b.n), more: more.map((b) => b.n), hits: await hits('dedup'), hits2: await hits('dedup-nostore') };
   });
   assert.deepEqual(r, { ns: [1, 1, 1, 1, 1], more: [1, 1, 1], hits: 1, hits2: 1 });
+  // Requests that differ in a header the response turns out to vary on are not merged.
+  const varied = await p.evaluate(async () => {
+    const url = `/api/echo?${new URLSearchParams({ id: 'dedup-vary', cc: 'max-age=60', vary: 'Accept-Language', delay: '200' })}`;
+    const languages = ['en', 'fr', 'en'];
+    const bodies = await Promise.all(languages.map((lang) => api.fetch(url, { headers: { 'accept-language': lang } }).then((res) => res.json())));
+    return { varied: bodies.map((b) => b.varied), hits: await hits('dedup-vary') };
+  });
+  assert.deepEqual(varied, { varied: ['en', 'fr', 'en'], hits: 2 });
   await p.done();
 });
 

@@ -24,6 +24,13 @@ function serverTags(headers) {
   return raw.split(/[\s,]+/).filter(Boolean);
 }
 
+// Concurrent loads share one request only when they send the same headers: the response may
+// vary on any of them, and on which ones is known only once it is in.
+function loadKey(key, request) {
+  const headers = [...request.headers].map(([name, value]) => `${name}: ${value}`).join('\n');
+  return headers ? `${key}\n${headers}` : key;
+}
+
 /** Creates an API cache; see `ApiCache`. */
 export function createApiCache(options) {
   return new ApiCache(options);
@@ -103,7 +110,7 @@ export class ApiCache {
     const ctx = { rule, store, overrides, method, mode, base, request: makeRequest };
     if (found?.p) return this.#serveStored({ ...ctx, key, entry: found });
     this.#counters.misses++;
-    return this.#shared(key ?? base, () => this.#load(ctx), method);
+    return this.#shared(loadKey(key ?? base, makeRequest()), () => this.#load(ctx), method);
   }
 
   // The URL of a fetch input, the rule covering it and its entry keys per method. Routes of

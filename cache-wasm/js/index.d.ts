@@ -194,7 +194,10 @@ export function globToRegExp(pattern: string): RegExp;
 
 /** A URL rule of the API cache. Defaults are in `RULE_DEFAULTS`. */
 export interface ApiRule {
-  /** Glob over path + query (`/api/products/*`), RegExp over the full URL, or a predicate. */
+  /**
+   * Glob over path + query (`/api/products/*`), RegExp over the full URL, or a predicate. The
+   * rule a URL falls under is remembered, so a predicate must depend on the URL alone.
+   */
   match: string | RegExp | ((url: URL) => boolean);
   /** Freshness for responses that state none (no max-age, no Expires). Default 0. */
   ttlMs?: number;

@@ -96,7 +96,7 @@ export class ApiCache {
       return this.#network(input, init);
     }
     // The Request object is built only when the network or a Vary header needs it: a plain
-    // hit allocates nothing but its Response.
+    // hit builds no Request and no key string.
     let request;
     const makeRequest = () => (request ??= new Request(input, init));
     const { base, vary } = route[method];

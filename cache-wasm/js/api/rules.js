@@ -3,7 +3,8 @@ import { globToRegExp } from '../glob.js';
 
 /**
  * Defaults of a rule. `match` is a glob over the URL's path and query (`/api/products/*`), a
- * RegExp tested against the full URL, or a function of the URL.
+ * RegExp tested against the full URL, or a function of the URL alone (the rule a URL falls
+ * under is remembered).
  */
 export const RULE_DEFAULTS = Object.freeze({
   /** Freshness for responses that state none (no max-age, no Expires). */

@@ -60,6 +60,11 @@ impl Hub {
         response.text().await.unwrap()
     }
 
+    /// Whether `serve` returns within `wait` (after the shutdown token was cancelled).
+    pub async fn stopped_within(&mut self, wait: Duration) -> bool {
+        tokio::time::timeout(wait, &mut self.task).await.is_ok()
+    }
+
     pub async fn health(&self) -> serde_json::Value {
         let body = reqwest::get(format!("{}/healthz", self.url))
             .await

@@ -2,6 +2,7 @@
 #![allow(dead_code, missing_docs)]
 
 pub mod hub;
+pub mod raw;
 pub mod redis_server;
 
 use axum::body::Body;

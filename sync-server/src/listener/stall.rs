@@ -1,20 +1,17 @@
-//! A TCP listener whose connections fail a write that cannot make progress for too long.
+//! A write half that fails a write which cannot make progress for too long.
 //!
 //! A subscriber that stops reading fills its socket buffers; the hub's writes then wait
 //! forever and the per-subscriber lag check never runs (the stream is not polled). With
-//! [`StallGuard`] such a write fails after the configured time, hyper closes the connection
-//! and the stream, its queue position and its connection slot are released.
+//! [`StallGuard`] such a write fails after the configured time, the connection closes and
+//! the stream, its queue position and its connection slot are released. The timer exists
+//! only while a write is blocked, so an idle connection does not carry one.
 
-use axum::serve::{Listener, ListenerExt};
-use axum::Router;
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Sleep;
 
 /// An IO whose writes fail with `TimedOut` after `limit` without progress.
@@ -96,50 +93,4 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for StallGuard<T> {
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
-}
-
-/// A [`TcpListener`] handing out [`StallGuard`]ed connections.
-#[derive(Debug)]
-pub struct HubListener {
-    inner: TcpListener,
-    write_stall: Duration,
-}
-
-impl HubListener {
-    /// Wraps `inner`; writes stalled for `write_stall` fail.
-    #[must_use]
-    pub fn new(inner: TcpListener, write_stall: Duration) -> Self {
-        Self { inner, write_stall }
-    }
-}
-
-impl Listener for HubListener {
-    type Io = StallGuard<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let (io, addr) = Listener::accept(&mut self.inner).await;
-        let _ = io.set_nodelay(true);
-        (StallGuard::new(io, self.write_stall), addr)
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.inner.local_addr()
-    }
-}
-
-/// Serves `router` on `listener` (with `ConnectInfo<SocketAddr>`) until `shutdown` resolves.
-pub async fn serve(
-    listener: HubListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> io::Result<()> {
-    // `tap_io` is what gives any listener's address to `ConnectInfo`.
-    let listener = listener.tap_io(|_| {});
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
 }

@@ -41,3 +41,15 @@ export function responsePolicy(method, response, { requestTime, responseTime, st
     policy.free();
   }
 }
+
+/**
+ * The tags `headers` carry in `Cache-Tag` and `Surrogate-Key` (commas or whitespace between
+ * them), split by cache-core as the hub splits them: sorted, without duplicates, oversized
+ * tags left out, at most 32.
+ */
+export function responseTags(headers) {
+  const cacheTag = headers.get('cache-tag');
+  const surrogateKey = headers.get('surrogate-key');
+  if (cacheTag === null && surrogateKey === null) return [];
+  return bindings.responseTags(cacheTag ?? undefined, surrogateKey ?? undefined);
+}

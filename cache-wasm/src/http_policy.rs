@@ -1,9 +1,10 @@
 //! HTTP caching rules for the JS side (`ApiCache`, the service-worker strategies): one call
-//! per response decides whether it may be stored, where, and until when it is fresh.
+//! per response decides whether it may be stored, where, and until when it is fresh; another
+//! reads the tags it carries.
 
 use cache_core::http::{
-    storability, CacheControl, Freshness, FreshnessHeaders, ResponseTimes, Storability,
-    CACHEABLE_BY_DEFAULT,
+    response_tags, storability, CacheControl, Freshness, FreshnessHeaders, ResponseTimes,
+    Storability, CACHEABLE_BY_DEFAULT,
 };
 use cache_core::ttl::clock_ms;
 use wasm_bindgen::prelude::*;
@@ -121,4 +122,17 @@ pub fn http_policy(
         freshness: Freshness::at_receipt(&headers, times, heuristic),
         no_cache: cc.no_cache,
     }
+}
+
+/// The tags of a response from its `Cache-Tag` and `Surrogate-Key` values, split exactly as
+/// the hub's response cache splits them.
+#[wasm_bindgen(js_name = responseTags)]
+#[must_use]
+pub fn response_tags_of(cache_tag: Option<String>, surrogate_key: Option<String>) -> Vec<String> {
+    response_tags(
+        cache_tag
+            .iter()
+            .chain(surrogate_key.iter())
+            .map(String::as_str),
+    )
 }

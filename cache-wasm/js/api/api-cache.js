@@ -3,7 +3,7 @@
 // the tags servers send in `Cache-Tag`) reach API responses like any other entry.
 //
 // Entry keys are `<METHOD> <url>`, plus ` <header>=<value>&…` for responses that Vary.
-import { responsePolicy } from '../http.js';
+import { responsePolicy, responseTags } from '../http.js';
 import { compileRules, ruleFor } from './rules.js';
 import { bodySize, freshnessOf, mergedHeaders, toResponse, toStored, validators } from './stored-response.js';
 
@@ -17,11 +17,6 @@ function escapeGlob(text) {
 // the worst case, so most keys are checked without encoding them.
 function fitsKey(key) {
   return key.length * 3 <= 1000 || new TextEncoder().encode(key).length <= 1000;
-}
-
-function serverTags(headers) {
-  const raw = `${headers.get('cache-tag') ?? ''} ${headers.get('surrogate-key') ?? ''}`;
-  return raw.split(/[\s,]+/).filter(Boolean);
 }
 
 // Concurrent loads share one request only when they send the same headers: the response may
@@ -258,7 +253,7 @@ export class ApiCache {
       const refreshed = { ...entry, h: [...merged] };
       const policy = this.#policy(request, rule, { status: entry.s, headers: merged }, requestTime, responseTime, overrides);
       refreshed.p = freshnessOf(policy);
-      if (store.generation === generation) this.#put(store, key, refreshed, rule, serverTags(merged), merged, responseTime);
+      if (store.generation === generation) this.#put(store, key, refreshed, rule, responseTags(merged), merged, responseTime);
       return { entry: refreshed, xCache: 'REVALIDATED' };
     }
     const bytes = new Uint8Array(await response.arrayBuffer());
@@ -289,7 +284,7 @@ export class ApiCache {
     const key = vary.length ? `${base} ${vary.map((n) => `${n}=${request.headers.get(n) ?? ''}`).join('&')}` : base;
     if (!fitsKey(key)) return this.#uncacheable();
     const entry = toStored(response, bytes, policy, request.url);
-    const tags = [...rule.tags, ...serverTags(response.headers)];
+    const tags = [...rule.tags, ...responseTags(response.headers)];
     if (!this.#put(store, key, entry, rule, tags, response.headers, responseTime)) return undefined;
     if (vary.length) this.#put(store, `vary ${base}`, vary, rule, tags, response.headers, responseTime, entry.p);
     this.#counters.stored++;

@@ -4,6 +4,12 @@
 // carry extra headers), so the index is kept in memory and persisted as one JSON record per
 // cache in a separate metadata cache; on a worker start it is reconciled with the cache's keys.
 import { now } from './clock.js';
+import { responseTags as tagsOf } from '../http.js';
+
+/** Tags of a response: its `Cache-Tag` and `Surrogate-Key` headers, split as the hub does. */
+export function responseTags(response) {
+  return tagsOf(response.headers);
+}
 
 /** The cache holding the persisted indexes (one record per cache). */
 export const META_CACHE = 'cache-wasm-sw-meta';
@@ -12,11 +18,6 @@ const TOUCH_FLUSH_MS = 1000;
 
 const metaKey = (cacheName) => new URL(`/__cache-wasm-meta__/${encodeURIComponent(cacheName)}`, self.location.origin).href;
 
-/** Tags of a response: its `Cache-Tag` and `Surrogate-Key` headers (space or comma separated). */
-export function responseTags(response) {
-  const raw = `${response.headers.get('cache-tag') ?? ''} ${response.headers.get('surrogate-key') ?? ''}`;
-  return [...new Set(raw.split(/[\s,]+/).filter(Boolean))];
-}
 
 /**
  * An entry's metadata: `storedAt`, `usedAt` (ms), `freshUntil` (ms, or `null` when the

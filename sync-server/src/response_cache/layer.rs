@@ -11,7 +11,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use bytes::Bytes;
 use cache_core::http::CacheControl;
-use cache_core::message::{validate_tag, MAX_TAGS_PER_ENTRY};
+use cache_core::http::{response_tags, TAG_HEADERS};
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -229,20 +229,16 @@ fn decorate(
         };
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
     }
-    // Split as browsers do (cache-wasm's ApiCache and service worker): on commas and
-    // whitespace, over `Cache-Tag` and `Surrogate-Key`.
-    let mut tags: Vec<String> = [CACHE_TAG, "surrogate-key"]
-        .iter()
-        .flat_map(|name| headers.get_all(*name).iter())
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(|c: char| c == ',' || c.is_whitespace()))
-        .map(str::to_owned)
-        .chain(config.tags.iter().cloned())
-        .filter(|t| validate_tag(t).is_ok() && !t.contains(|c: char| c == ',' || c.is_whitespace()))
-        .collect();
-    tags.sort();
-    tags.dedup();
-    tags.truncate(MAX_TAGS_PER_ENTRY);
+    // Split as browsers do (cache-wasm's ApiCache and service worker use the same function),
+    // then sorted so the header does not depend on the order the handler gave.
+    let mut tags = response_tags(
+        TAG_HEADERS
+            .iter()
+            .flat_map(|name| headers.get_all(*name).iter())
+            .filter_map(|v| v.to_str().ok())
+            .chain(config.tags.iter().map(String::as_str)),
+    );
+    tags.sort_unstable();
     headers.remove(CACHE_TAG);
     if let Ok(v) = HeaderValue::from_str(&tags.join(",")) {
         if !tags.is_empty() {

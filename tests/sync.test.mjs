@@ -199,6 +199,27 @@ test("a tab's sessionStorage caches are dropped after it missed events while awa
   }
 });
 
+test('a cache added to a running client starts empty: no event reached it before', async () => {
+  const context = await browser.newContext();
+  try {
+    const [tab] = await openTabs(context, 1);
+    await tab.evaluate(async () => {
+      window.late = await lib.createCache({ storage: 'memory', namespace: 'shop' });
+      late.set('product:11', 11);
+    });
+    await invalidate(hub.url, token, { ns: 'shop', keys: ['product:11'] }); // applied to the followed caches only
+    await tab.waitForFunction(() => sync.stats().eventsApplied === 1);
+    assert.equal(await tab.evaluate(() => late.get('product:11')), 11, 'not followed yet, so not invalidated');
+    await tab.evaluate(() => sync.addCache(late));
+    assert.equal(await tab.evaluate(() => late.has('product:11')), false);
+    await tab.evaluate(() => late.set('product:12', 12));
+    await invalidate(hub.url, token, { ns: 'shop', keys: ['product:12'] });
+    await tab.waitForFunction(() => !late.has('product:12'));
+  } finally {
+    await context.close();
+  }
+});
+
 test('a tab offline while events are published replays them on reconnect, or resets when history was trimmed', async () => {
   const site2 = siteDir();
   const own = await startHub({ staticDir: site2.dir, extra: ['--history', '4'] });

@@ -155,6 +155,7 @@ export class SyncClient extends EventTarget {
   /** Whether this tab holds the browser's one connection. */
   readonly leader: boolean;
   stats(): SyncStats;
+  /** Follows one more cache; what it held before is dropped (no event reached it). */
   addCache(cache: Cache<any>): void;
   /** Wipes the namespaces (default: every followed cache's) in every tab, then closes. */
   logout(options?: { namespaces?: string[] }): void;

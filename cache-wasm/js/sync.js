@@ -110,9 +110,14 @@ export class SyncClient extends EventTarget {
     return { ...this.#counters, status: this.#status, leader: this.#leader, downMs };
   }
 
-  /** Follows one more cache (its namespace's topic must be among `topics`). */
+  /**
+   * Follows one more cache (its namespace's topic must be among `topics`). No event reached it
+   * before, so what it holds cannot be vouched for: it starts empty.
+   */
   addCache(cache) {
+    if (this.#caches.has(cache)) return;
     this.#caches.add(cache);
+    cache.applyReset(CONTINUITY_RESET);
   }
 
   /**

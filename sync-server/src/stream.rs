@@ -11,11 +11,12 @@ use bytes::Bytes;
 use futures_util::Stream;
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast::{self, error::RecvError};
-use tokio::time::{Instant, Interval, MissedTickBehavior};
-use tokio_util::sync::CancellationToken;
+use tokio::time::{Instant, Sleep};
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 /// Which events a subscriber receives.
 #[derive(Debug, Clone)]
@@ -61,13 +62,32 @@ pub struct Subscription {
     pub guard: ConnectionGuard,
 }
 
+/// A stream's state between frames. What an idle subscriber holds, so it is kept small, and
+/// what every event goes through, so nothing here is set up again per event: the shutdown
+/// and expiry waits stay registered, and the heartbeat timer is moved only when it fires.
 struct State {
     sub: Subscription,
-    heartbeat: Interval,
+    shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
+    expiry: Option<Pin<Box<Sleep>>>,
+    /// Fires `heartbeat` after the last frame, or later; checked against `last_sent` then.
+    heartbeat: Pin<Box<Sleep>>,
+    last_sent: Instant,
     closing: bool,
 }
 
 impl State {
+    fn new(sub: Subscription) -> Self {
+        let now = Instant::now();
+        Self {
+            shutdown: Box::pin(sub.shutdown.clone().cancelled_owned()),
+            expiry: sub.deadline.map(|d| Box::pin(tokio::time::sleep_until(d))),
+            heartbeat: Box::pin(tokio::time::sleep_until(now + sub.heartbeat)),
+            last_sent: now,
+            closing: false,
+            sub,
+        }
+    }
+
     fn push(&mut self, frame: Bytes) {
         self.sub.pending.push_back(frame);
     }
@@ -102,17 +122,31 @@ impl State {
         }
     }
 
+    /// The heartbeat timer fired: a heartbeat if the stream was silent for a whole interval,
+    /// else the timer moves to one interval after the last frame.
+    fn heartbeat_due(&mut self) {
+        let period = self.sub.heartbeat;
+        let now = Instant::now();
+        let next = if now >= self.last_sent + period {
+            let frame = self.sub.heartbeat_frame.clone();
+            self.push(frame);
+            now + period
+        } else {
+            self.last_sent + period
+        };
+        self.heartbeat.as_mut().reset(next);
+    }
+
     async fn wait(&mut self) {
-        let deadline = self.sub.deadline;
-        let expiry = async move {
-            match deadline {
-                Some(d) => tokio::time::sleep_until(d).await,
+        let expiry = async {
+            match self.expiry.as_mut() {
+                Some(sleep) => sleep.await,
                 None => std::future::pending().await,
             }
         };
         tokio::select! {
             biased;
-            () = self.sub.shutdown.cancelled() => {
+            () = self.shutdown.as_mut() => {
                 let retry = sse::retry_hint(self.sub.retry_ms / 4 + 1);
                 self.close_with(&[retry, sse::comment("hub shutting down: reconnect")]);
             }
@@ -128,17 +162,14 @@ impl State {
                 }
                 Err(RecvError::Closed) => self.closing = true,
             },
-            _ = self.heartbeat.tick() => {
-                let frame = self.sub.heartbeat_frame.clone();
-                self.push(frame);
-            }
+            () = self.heartbeat.as_mut() => self.heartbeat_due(),
         }
     }
 
     async fn next(&mut self) -> Option<Bytes> {
         loop {
             if let Some(frame) = self.sub.pending.pop_front() {
-                self.heartbeat.reset();
+                self.last_sent = Instant::now();
                 return Some(frame);
             }
             if self.closing {
@@ -150,16 +181,9 @@ impl State {
 }
 
 /// The stream of SSE frames for `sub`.
-pub fn frames(sub: Subscription) -> impl Stream<Item = Result<Bytes, Infallible>> + Send {
-    let period = sub.heartbeat.max(Duration::from_millis(1));
-    let mut heartbeat = tokio::time::interval_at(Instant::now() + period, period);
-    heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let state = State {
-        sub,
-        heartbeat,
-        closing: false,
-    };
-    futures_util::stream::unfold(state, |mut state| async move {
+pub fn frames(mut sub: Subscription) -> impl Stream<Item = Result<Bytes, Infallible>> + Send {
+    sub.heartbeat = sub.heartbeat.max(Duration::from_millis(1));
+    futures_util::stream::unfold(State::new(sub), |mut state| async move {
         state.next().await.map(|frame| (Ok(frame), state))
     })
 }
@@ -202,6 +226,32 @@ mod tests {
                 .unwrap(),
             metrics,
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_heartbeat_follows_a_whole_interval_of_silence() {
+        let (sender, live) = broadcast::channel(16);
+        let sub = Subscription {
+            heartbeat: Duration::from_secs(15),
+            ..subscription(live, EventId::new("aa", (0, 0)))
+        };
+        let mut frames = Box::pin(frames(sub));
+        let started = Instant::now();
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let event = Event::from_update(EventId::new("aa", (1, 0)), &update("x"));
+        sender.send(Arc::new(event)).unwrap();
+        assert!(frames
+            .next()
+            .await
+            .unwrap()
+            .unwrap()
+            .starts_with(b"id: aa-1-0"));
+        assert_eq!(started.elapsed(), Duration::from_secs(10));
+        // Not 15 s after the start: 15 s after the event.
+        assert_eq!(&frames.next().await.unwrap().unwrap()[..], sse::HEARTBEAT);
+        assert_eq!(started.elapsed(), Duration::from_secs(25));
+        assert_eq!(&frames.next().await.unwrap().unwrap()[..], sse::HEARTBEAT);
+        assert_eq!(started.elapsed(), Duration::from_secs(40));
     }
 
     #[tokio::test]

@@ -312,3 +312,52 @@ async fn a_subscriber_that_stops_reading_is_disconnected() {
     );
     drop(stalled);
 }
+
+/// The (ms, seq) offset of an event id `<epoch>-<ms>-<seq>`.
+fn offset_of(id: &str) -> (u64, u64) {
+    let mut parts = id.rsplitn(3, '-');
+    let seq = parts.next().unwrap().parse().unwrap();
+    let ms = parts.next().unwrap().parse().unwrap();
+    (ms, seq)
+}
+
+#[tokio::test]
+async fn own_events_reach_local_subscribers_once_and_in_order_while_others_publish() {
+    const PER_PUBLISHER: usize = 50;
+    let redis = RedisServer::start();
+    let a = Hub::redis(&redis.url(), config()).await;
+    let b = Hub::redis(&redis.url(), config()).await;
+    let mut on_a = a.subscribe("match=/a", &[]).await;
+    let mut on_b = b.subscribe("match=/a", &[]).await;
+    // Two publishers per instance at once: appends interleave, and answers race the tails.
+    let publishers = (0..4).map(|p| {
+        let hub = if p % 2 == 0 { &a } else { &b };
+        async move {
+            for n in 0..PER_PUBLISHER {
+                hub.publish(&format!("topic=/a&data={p}-{n}")).await;
+            }
+        }
+    });
+    futures_util::future::join_all(publishers).await;
+    a.publish("topic=/a&data=last").await;
+    let mut seen = Vec::new();
+    for client in [&mut on_a, &mut on_b] {
+        let mut events = Vec::new();
+        for _ in 0..4 * PER_PUBLISHER {
+            let event = client.next_event().await.unwrap();
+            let id = field(&event, "id").unwrap().to_owned();
+            events.push((id, field(&event, "data").unwrap().to_owned()));
+        }
+        // Nothing sent twice in between: `last` follows at once.
+        let last = client.next_event().await.unwrap();
+        assert_eq!(field(&last, "data"), Some("last"));
+        let offsets: Vec<_> = events.iter().map(|(id, _)| offset_of(id)).collect();
+        assert!(offsets.windows(2).all(|w| w[0] < w[1]), "log order");
+        let mut data: Vec<_> = events.iter().map(|(_, d)| d.clone()).collect();
+        data.sort();
+        data.dedup();
+        assert_eq!(data.len(), 4 * PER_PUBLISHER, "each event once");
+        seen.push(events);
+    }
+    assert_eq!(seen[0], seen[1], "both instances deliver the same sequence");
+}

@@ -6,11 +6,15 @@
 //! epoch or stream (Redis restarted empty, flushed, key deleted) makes the next writer or the
 //! tail start a new epoch, and every subscriber on the old one gets a reset. One script does
 //! both the epoch check and the XADD, so an event always belongs to the epoch it is numbered in.
+//! The script also answers the entry before the new one, so the publishing instance can send
+//! its own event to its subscribers at once when the tail has sent everything before it
+//! ([`delivery`]).
 
 use super::{Cursor, Event, Replay, Transport, TransportHealth, Update};
 use crate::error::HubError;
 use crate::event_id::{is_valid_epoch, new_epoch, EventId};
 use crate::redis_target::{Conn, RedisTarget, RESPONSE_TIMEOUT};
+use delivery::Delivery;
 use futures_util::future::{BoxFuture, FutureExt};
 use redis::streams::{StreamId, StreamRangeReply};
 use redis::{RedisError, RedisResult, Script};
@@ -18,6 +22,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
+mod delivery;
 mod tail;
 
 const APPEND: &str = r"
@@ -28,13 +33,13 @@ if (not e) or redis.call('EXISTS', KEYS[2]) == 0 then
   redis.call('DEL', KEYS[2])
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'epoch', e)
 end
-local id
-if ARGV[3] ~= '' then
-  id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'u', ARGV[3])
-else
-  id = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)[1][1]
+local newest = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)[1]
+local last = newest and newest[1] or ''
+if ARGV[3] == '' then
+  return {e, last, ''}
 end
-return {e, id}
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'u', ARGV[3])
+return {e, id, last}
 ";
 
 /// Settings of the Redis transport.
@@ -73,8 +78,16 @@ struct Inner {
     max_len: usize,
     script: Script,
     conn: tokio::sync::Mutex<Option<Conn>>,
-    sender: broadcast::Sender<Arc<Event>>,
+    delivery: Delivery,
     status: Mutex<Status>,
+}
+
+/// What the append script answers.
+struct Appended {
+    /// The appended entry (or the newest, when nothing was appended).
+    id: EventId,
+    /// The entry just before the appended one, if something was appended.
+    previous: Option<(u64, u64)>,
 }
 
 /// The Redis Streams transport.
@@ -123,12 +136,12 @@ impl Inner {
         result
     }
 
-    /// Runs the append script: `payload` empty only ensures the epoch. Answers the epoch and
-    /// the id of the appended (or newest) entry.
-    async fn append(&self, payload: &str) -> RedisResult<EventId> {
+    /// Runs the append script: `payload` empty only ensures the epoch. Answers the id of the
+    /// appended (or newest) entry and the entry before it.
+    async fn append(&self, payload: &str) -> RedisResult<Appended> {
         let run = async {
             let mut conn = self.conn().await?;
-            let (epoch, id): (String, String) = self
+            let (epoch, id, previous): (String, String, String) = self
                 .script
                 .key(&self.epoch_key)
                 .key(&self.stream_key)
@@ -137,14 +150,22 @@ impl Inner {
                 .arg(payload)
                 .invoke_async(&mut conn)
                 .await?;
-            Ok((epoch, id))
+            Ok((epoch, id, previous))
         };
-        let (epoch, id) = self.forget_conn_on(run.await).await?;
+        let (epoch, id, previous) = self.forget_conn_on(run.await).await?;
         let offset = offset(&id).ok_or_else(|| protocol("bad stream id"))?;
         if !is_valid_epoch(&epoch) {
             return Err(protocol("bad epoch"));
         }
-        Ok(EventId::new(&epoch, offset))
+        Ok(Appended {
+            id: EventId::new(&epoch, offset),
+            previous: self::offset(&previous),
+        })
+    }
+
+    /// Ensures the log has an epoch; answers its newest entry.
+    async fn head(&self) -> RedisResult<EventId> {
+        Ok(self.append("").await?.id)
     }
 
     fn set_status(&self, ok: bool, epoch: Option<&str>, detail: Option<String>) {
@@ -164,7 +185,6 @@ fn protocol(what: &str) -> RedisError {
 impl RedisTransport {
     /// Connects to `target`, ensures an epoch exists, and starts tailing the stream.
     pub async fn start(target: RedisTarget, options: RedisOptions) -> Result<Self, HubError> {
-        let (sender, _) = broadcast::channel(options.queue.max(1));
         let inner = Arc::new(Inner {
             target,
             stream_key: format!("{{{}}}:log", options.prefix),
@@ -172,13 +192,14 @@ impl RedisTransport {
             max_len: options.max_len.max(1),
             script: Script::new(APPEND),
             conn: tokio::sync::Mutex::new(None),
-            sender,
+            delivery: Delivery::new(options.queue),
             status: Mutex::new(Status::default()),
         });
-        let head = inner.append("").await.map_err(|e| unavailable(&e))?;
+        let head = inner.head().await.map_err(|e| unavailable(&e))?;
         inner.set_status(true, Some(&head.epoch), None);
+        inner.delivery.start_at(head);
         let shutdown = CancellationToken::new();
-        tokio::spawn(tail::run(Arc::clone(&inner), head, shutdown.clone()));
+        tokio::spawn(tail::run(Arc::clone(&inner), shutdown.clone()));
         Ok(Self { inner, shutdown })
     }
 
@@ -211,7 +232,7 @@ impl RedisTransport {
         let (Some(epoch), Some(first), Some(last)) = (epoch, first.ids.first(), last.ids.first())
         else {
             // No epoch or no stream: history is gone. Start a new epoch.
-            let head = inner.append("").await?;
+            let head = inner.head().await?;
             return Ok(Replay::Reset { head });
         };
         let first = offset(&first.id).ok_or_else(|| protocol("bad stream id"))?;
@@ -255,16 +276,21 @@ impl Transport for RedisTransport {
         async move {
             let payload =
                 serde_json::to_string(&update).map_err(|e| HubError::BadRequest(e.to_string()))?;
-            self.inner
+            let appended = self
+                .inner
                 .append(&payload)
                 .await
-                .map_err(|e| unavailable(&e))
+                .map_err(|e| unavailable(&e))?;
+            if let Some(previous) = appended.previous {
+                self.inner.delivery.own(&appended.id, previous, &update);
+            }
+            Ok(appended.id)
         }
         .boxed()
     }
 
     fn listen(&self) -> broadcast::Receiver<Arc<Event>> {
-        self.inner.sender.subscribe()
+        self.inner.delivery.subscribe()
     }
 
     fn replay(&self, cursor: Cursor) -> BoxFuture<'_, Result<Replay, HubError>> {

@@ -1,12 +1,11 @@
 //! The tail: one task per hub instance that follows the stream (XREAD BLOCK on a dedicated
-//! connection), numbers and serializes each entry once, and broadcasts it to this instance's
-//! subscribers. It also watches continuity: a missing epoch or stream, a new epoch marker,
+//! connection) after the last entry sent, and hands each entry to the [`super::Delivery`],
+//! which numbers, serializes and broadcasts it once (unless its publisher on this instance
+//! already did). It also watches continuity: a missing epoch or stream, a new epoch marker,
 //! or entries trimmed before the tail read them all announce an epoch change (a reset).
 
 use super::{entry_update, offset, protocol, Inner};
-use crate::event_id::EventId;
 use crate::redis_target::{Conn, RESPONSE_TIMEOUT};
-use crate::transport::Event;
 use redis::streams::{StreamId, StreamRangeReply, StreamReadReply};
 use redis::RedisResult;
 use std::sync::Arc;
@@ -18,22 +17,22 @@ const BLOCK: Duration = Duration::from_millis(1000);
 /// Entries read per XREAD.
 const BATCH: usize = 1000;
 
-/// Follows the stream from `head` until `shutdown`.
-pub(super) async fn run(inner: Arc<Inner>, head: EventId, shutdown: CancellationToken) {
-    let mut position = head;
+/// Follows the stream from the delivery's position until `shutdown`.
+pub(super) async fn run(inner: Arc<Inner>, shutdown: CancellationToken) {
     let mut reader: Option<Conn> = None;
     let mut failures = 0u32;
     let mut check = true;
     loop {
         let result = tokio::select! {
             () = shutdown.cancelled() => return,
-            r = step(&inner, &mut reader, &mut position, check) => r,
+            r = step(&inner, &mut reader, check) => r,
         };
         match result {
             Ok(read) => {
                 failures = 0;
                 check = needs_check(read, inner.max_len);
-                inner.set_status(true, Some(&position.epoch), None);
+                let epoch = inner.delivery.position().epoch;
+                inner.set_status(true, Some(&epoch), None);
             }
             Err(e) => {
                 tracing::warn!(error = %e, "redis tail failed; reconnecting");
@@ -52,16 +51,9 @@ pub(super) async fn run(inner: Arc<Inner>, head: EventId, shutdown: Cancellation
     }
 }
 
-fn announce(inner: &Inner, position: &mut EventId, head: EventId) {
-    tracing::info!(epoch = %head.epoch, "redis log lost continuity: new epoch");
-    let _ = inner
-        .sender
-        .send(Arc::new(Event::epoch_changed(head.clone())));
-    *position = head;
-}
-
-/// Whether the log still continues from `position`; announces a new epoch when not.
-async fn check_continuity(inner: &Inner, position: &mut EventId) -> RedisResult<bool> {
+/// Whether the log still continues from the last entry sent; announces a new epoch when not.
+async fn check_continuity(inner: &Inner) -> RedisResult<bool> {
+    let position = inner.delivery.position();
     let mut conn = inner.conn().await?;
     let (epoch, first): (Option<String>, StreamRangeReply) = redis::pipe()
         .atomic()
@@ -73,23 +65,18 @@ async fn check_continuity(inner: &Inner, position: &mut EventId) -> RedisResult<
     let continuous = epoch.as_deref() == Some(position.epoch.as_str())
         && first.is_some_and(|f| f <= position.offset);
     if !continuous {
-        let head = inner.append("").await?;
-        announce(inner, position, head);
+        let head = inner.head().await?;
+        inner.delivery.announce(head);
     }
     Ok(continuous)
 }
 
-fn deliver(inner: &Inner, position: &mut EventId, entry: &StreamId) -> RedisResult<()> {
+fn deliver(inner: &Inner, entry: &StreamId) -> RedisResult<()> {
     let at = offset(&entry.id).ok_or_else(|| protocol("bad stream id"))?;
-    if let Some(marker) = entry.get::<String>("epoch") {
-        if marker != position.epoch {
-            announce(inner, position, EventId::new(&marker, at));
-        }
-    } else if let Some(update) = entry_update(entry) {
-        let id = EventId::new(&position.epoch, at);
-        let _ = inner.sender.send(Arc::new(Event::from_update(id, &update)));
+    match entry.get::<String>("epoch") {
+        Some(marker) => inner.delivery.marker(&marker, at),
+        None => inner.delivery.read(at, entry_update(entry).as_ref()),
     }
-    position.offset = at;
     Ok(())
 }
 
@@ -106,20 +93,16 @@ fn needs_check(read: usize, max_len: usize) -> bool {
 }
 
 /// One read; returns how many entries it delivered.
-async fn step(
-    inner: &Inner,
-    reader: &mut Option<Conn>,
-    position: &mut EventId,
-    check: bool,
-) -> RedisResult<usize> {
-    if check && !check_continuity(inner, position).await? {
+async fn step(inner: &Inner, reader: &mut Option<Conn>, check: bool) -> RedisResult<usize> {
+    if check && !check_continuity(inner).await? {
         return Ok(0);
     }
     let conn = match reader {
         Some(c) => c,
         None => reader.insert(inner.target.connect(BLOCK + RESPONSE_TIMEOUT).await?),
     };
-    let cursor = format!("{}-{}", position.offset.0, position.offset.1);
+    let position = inner.delivery.position().offset;
+    let cursor = format!("{}-{}", position.0, position.1);
     let reply: Option<StreamReadReply> = redis::cmd("XREAD")
         .arg("COUNT")
         .arg(BATCH)
@@ -133,7 +116,7 @@ async fn step(
     let mut read = 0;
     for key in reply.map(|r| r.keys).unwrap_or_default() {
         for entry in &key.ids {
-            deliver(inner, position, entry)?;
+            deliver(inner, entry)?;
             read += 1;
         }
     }

@@ -58,7 +58,6 @@ export class SyncClient extends EventTarget {
   #lastHeard = 0;
   #heartbeatMs = 0;
   #watchdog = null;
-  #resetOnOpen = false;
   #counters = { eventsApplied: 0, resets: 0, rejected: 0, reconnects: 0, lastEventId: null, lastEventAt: null };
 
   constructor(options = {}) {
@@ -194,22 +193,20 @@ export class SyncClient extends EventTarget {
     // Without a cursor, learn where the log stands before streaming, so that whoever holds
     // the connection next resumes from there instead of missing what came in between. What
     // the caches took in before that point is known cannot be vouched for (an invalidation
-    // published meanwhile reaches nobody): it is dropped once the point is known, here when
-    // the head was learned, else when the stream opens.
+    // published meanwhile reached nobody): it is dropped once the point is known, here when
+    // the head was learned, else whenever a stream opens with no cursor at all.
     if (!this.#readState()?.cursor) {
       await this.#learnHead();
       if (this.#closed) return;
       if (this.#readState()?.cursor) this.#relay('reset', CONTINUITY_RESET, null);
-      else this.#resetOnOpen = true;
     }
     const url = this.#url();
     const source = new EventSource(url, { withCredentials: this.#o.withCredentials });
     this.#source = source;
     source.onopen = () => {
-      if (this.#resetOnOpen) {
-        this.#resetOnOpen = false;
-        this.#relay('reset', CONTINUITY_RESET, null);
-      }
+      // No cursor: this stream (or the browser's own reconnection of it) starts now, and
+      // nothing before now can be vouched for.
+      if (!this.#readState()?.cursor) this.#relay('reset', CONTINUITY_RESET, null);
       this.#heard();
       this.#attempt = 0;
       this.#downSince = null;

@@ -281,8 +281,13 @@ impl Transport for RedisTransport {
                 .append(&payload)
                 .await
                 .map_err(|e| unavailable(&e))?;
-            if let Some(previous) = appended.previous {
-                self.inner.delivery.own(&appended.id, previous, &update);
+            let sent = appended
+                .previous
+                .is_some_and(|previous| self.inner.delivery.own(&appended.id, previous, &update));
+            if sent {
+                // A woken subscriber waits in this worker's next-task slot until this task
+                // yields: let it write its event before the publisher's answer is written.
+                tokio::task::yield_now().await;
             }
             Ok(appended.id)
         }

@@ -80,7 +80,7 @@ export class Cache {
       this.#onStorage = (e) => {
         if (e.storageArea !== globalThis.localStorage) return;
         if (e.key !== null && !e.key.startsWith(prefix)) return;
-        this.#raw.applyStorageEvent(e.key, e.newValue, this.#clock());
+        this.#raw.applyStorageEvent(e.key, this.#clock());
         this.#drain();
       };
       addEventListener('storage', this.#onStorage);

@@ -18,14 +18,11 @@ fn record_bytes(storage_key: &str, record: &str) -> u64 {
 #[wasm_bindgen]
 impl RawCache {
     /// Applies a `storage` event from another tab (`key` is `null` after `storage.clear()`).
-    /// Keys outside this namespace and version are ignored.
+    /// Keys outside this namespace and version are ignored. The event says which key changed;
+    /// its value is read from the storage now, not taken from the event, because events arrive
+    /// late: applying an old event's value could bring back an entry removed since.
     #[wasm_bindgen(js_name = applyStorageEvent)]
-    pub fn apply_storage_event(
-        &mut self,
-        key: Option<String>,
-        new_value: Option<String>,
-        now: f64,
-    ) {
+    pub fn apply_storage_event(&mut self, key: Option<String>, now: f64) {
         if !self.backend.persistent() {
             return;
         }
@@ -45,7 +42,8 @@ impl RawCache {
             return;
         }
         let user_key = user_key.to_owned();
-        match new_value.as_deref().map(decode) {
+        let current = self.backend.read(&storage_key);
+        match current.as_deref().map(decode) {
             None => {
                 self.index.remove(&user_key);
             }

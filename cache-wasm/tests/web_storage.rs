@@ -239,22 +239,31 @@ fn storage_that_throws_falls_back_to_memory() {
 fn another_tabs_writes_and_removals_are_followed() {
     reset_storage();
     let mut c = open("local", "shop", 1, 0.0);
+    let area = storage("local");
+    // What another tab does: write (or remove) the record, then this tab hears the event.
     let record = r#"{"f":1,"e":null,"w":5,"t":["t"],"d":[1,2]}"#;
-    c.apply_storage_event(Some("cw:shop:v1:x".into()), Some(record.into()), 10.0);
+    area.set_item("cw:shop:v1:x", record).unwrap();
+    c.apply_storage_event(Some("cw:shop:v1:x".into()), 10.0);
     assert_eq!(
         external_entries(&mut c),
         [("x".to_owned(), "[1,2]".to_owned())]
     );
     // Other namespaces, other versions and other apps are ignored.
     for key in ["cw:shop:v2:x", "cw:shopx:v1:x", "x"] {
-        c.apply_storage_event(Some(key.into()), Some(record.into()), 10.0);
+        area.set_item(key, record).unwrap();
+        c.apply_storage_event(Some(key.into()), 10.0);
     }
     assert!(c.take_events().is_empty());
-    c.apply_storage_event(Some("cw:shop:v1:x".into()), None, 11.0);
+    area.remove_item("cw:shop:v1:x").unwrap();
+    c.apply_storage_event(Some("cw:shop:v1:x".into()), 11.0);
     assert_eq!(c.take_events(), [2, 0]);
-    c.apply_storage_event(Some("cw:shop:v1:y".into()), Some("garbage".into()), 12.0);
+    area.set_item("cw:shop:v1:y", "garbage").unwrap();
+    c.apply_storage_event(Some("cw:shop:v1:y".into()), 12.0);
     assert_eq!(num(&c, "corrupt"), 1.0);
     assert!(c.keys(12.0).is_empty());
+    // An event that arrives after its record was removed again brings nothing back.
+    c.apply_storage_event(Some("cw:shop:v1:x".into()), 13.0);
+    assert!(c.keys(13.0).is_empty());
 }
 
 #[wasm_bindgen_test]

@@ -148,6 +148,11 @@ export class SyncClient extends EventTarget {
   #logoutHere(names) {
     for (const cache of this.#caches) if (names.includes(cache.namespace)) cache.clear();
     localStorage.removeItem(this.#stateKey);
+    try {
+      globalThis.sessionStorage?.removeItem(this.#stateKey);
+    } catch {
+      // No sessionStorage: no tab cursor either.
+    }
     this.close();
     this.dispatchEvent(new CustomEvent('logout', { detail: names }));
   }
@@ -191,21 +196,17 @@ export class SyncClient extends EventTarget {
   async #connect() {
     if (this.#closed) return;
     // Without a cursor, learn where the log stands before streaming, so that whoever holds
-    // the connection next resumes from there instead of missing what came in between. What
-    // the caches took in before that point is known cannot be vouched for (an invalidation
-    // published meanwhile reached nobody): it is dropped once the point is known, here when
-    // the head was learned, else whenever a stream opens with no cursor at all.
-    if (!this.#readState()?.cursor) {
-      await this.#learnHead();
-      if (this.#closed) return;
-      if (this.#readState()?.cursor) this.#relay('reset', CONTINUITY_RESET, null);
-    }
+    // the connection next resumes from there instead of missing what came in between. (What
+    // the caches take in during that one request is not covered: see the README.)
+    if (!this.#readState()?.cursor) await this.#learnHead();
+    if (this.#closed) return;
     const url = this.#url();
     const source = new EventSource(url, { withCredentials: this.#o.withCredentials });
     this.#source = source;
     source.onopen = () => {
-      // No cursor: this stream (or the browser's own reconnection of it) starts now, and
-      // nothing before now can be vouched for.
+      // No cursor (the head could not be learned): this stream, or the browser's own
+      // reconnection of it, starts now, and nothing the caches took in before can be vouched
+      // for, however long the hub was unreachable.
       if (!this.#readState()?.cursor) this.#relay('reset', CONTINUITY_RESET, null);
       this.#heard();
       this.#attempt = 0;
@@ -304,6 +305,7 @@ export class SyncClient extends EventTarget {
     const { status, head } = await this.#peek(this.#url());
     if (status === 200 && head && head !== 'earliest') {
       this.#writeState({ cursor: head, liveAt: this.#readState()?.liveAt ?? 0 });
+      this.#writeTabCursor(head); // this tab's sessionStorage caches start from here too
     }
   }
 
@@ -335,8 +337,9 @@ export class SyncClient extends EventTarget {
     this.#channel?.postMessage({ kind: 'event', type, data, id });
   }
 
-  // Applies an event to this tab's caches (those `only` selects, default all).
-  #applyLocally(type, data, id, only = () => true) {
+  // Applies an event to this tab's caches, or to those `only` selects (then it concerns this
+  // tab alone, and is not handed to `onEvent`, which reaches the service worker).
+  #applyLocally(type, data, id, only) {
     if (id) {
       this.#counters.lastEventId = id;
       this.#writeTabCursor(id);
@@ -344,7 +347,7 @@ export class SyncClient extends EventTarget {
     this.#counters.lastEventAt = Date.now();
     if (type === 'message') return;
     for (const cache of this.#caches) {
-      if (!only(cache)) continue;
+      if (only && !only(cache)) continue;
       try {
         if (type === 'invalidate') cache.applyInvalidation(data);
         else if (type === 'reset') cache.applyReset(data);
@@ -356,7 +359,7 @@ export class SyncClient extends EventTarget {
     }
     if (type === 'invalidate') this.#counters.eventsApplied++;
     if (type === 'reset') this.#counters.resets++;
-    this.#o.onEvent?.(type, data);
+    if (!only) this.#o.onEvent?.(type, data);
   }
 
   #onRelay(message) {

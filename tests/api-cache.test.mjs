@@ -217,6 +217,16 @@ test('concurrent identical requests share one network request, each with its own
     return { varied: bodies.map((b) => b.varied), hits: await hits('dedup-vary') };
   });
   assert.deepEqual(varied, { varied: ['en', 'fr', 'en'], hits: 2 });
+  // A request made after an invalidation does not join a load that began before it.
+  const late = await p.evaluate(async () => {
+    const url = `/api/echo?${new URLSearchParams({ id: 'dedup-late', cc: 'max-age=60', delay: '300' })}`;
+    const first = api.fetch(url).then((res) => res.json());
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    api.invalidate({ url });
+    const second = api.fetch(url).then((res) => res.json());
+    return { ns: [(await first).n, (await second).n], hits: await hits('dedup-late') };
+  });
+  assert.deepEqual(late, { ns: [1, 2], hits: 2 });
   await p.done();
 });
 

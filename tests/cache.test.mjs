@@ -142,6 +142,21 @@ test('an invalidation during a load returns the result but does not store it', a
   }
 });
 
+test('a getOrSet that starts after an invalidation does not join a load that began before it', async () => {
+  const r = await inPage(async () => {
+    const c = await lib.createCache({ namespace: 'load-after' });
+    let release;
+    const gate = new Promise((resolve) => (release = resolve));
+    const before = c.getOrSet('product:1', async () => { await gate; return 'old'; });
+    const joined = c.getOrSet('product:1', async () => 'never called');
+    c.invalidate({ keys: ['product:1'] });
+    const after = c.getOrSet('product:1', async () => 'new');
+    release();
+    return { before: await before, joined: await joined, after: await after, stored: c.get('product:1') };
+  });
+  assert.deepEqual(r, { before: 'old', joined: 'old', after: 'new', stored: 'new' });
+});
+
 test('invalidate by keys, glob patterns and tags; subscribe hears each change', async () => {
   const r = await inPage(async () => {
     const c = await lib.createCache({ namespace: 'inv' });

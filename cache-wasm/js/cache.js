@@ -186,8 +186,11 @@ export class Cache {
   getOrSet(key, loader, options) {
     const cached = this.get(key);
     if (cached !== undefined) return Promise.resolve(cached);
+    // A load that began before an invalidation may bring data the server has since replaced:
+    // a caller that comes after the invalidation starts a load of its own instead of joining.
     const running = this.#loads.get(key);
-    if (running) return running;
+    if (running?.generation === this.#generation) return running.load;
+    const generation = this.#generation;
     let ticket;
     try {
       ticket = this.#raw.beginLoad(key, options?.tags);
@@ -207,9 +210,9 @@ export class Cache {
         },
       )
       .finally(() => {
-        if (this.#loads.get(key) === load) this.#loads.delete(key);
+        if (this.#loads.get(key)?.load === load) this.#loads.delete(key);
       });
-    this.#loads.set(key, load);
+    this.#loads.set(key, { load, generation });
     return load;
   }
 

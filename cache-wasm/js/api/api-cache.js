@@ -105,7 +105,7 @@ export class ApiCache {
     const ctx = { rule, store, overrides, method, mode, base, request: makeRequest };
     if (found?.p) return this.#serveStored({ ...ctx, key, entry: found });
     this.#counters.misses++;
-    return this.#shared(loadKey(key ?? base, makeRequest()), () => this.#load(ctx), method);
+    return this.#shared(store, loadKey(key ?? base, makeRequest()), () => this.#load(ctx), method);
   }
 
   // The URL of a fetch input, the rule covering it and its entry keys per method. Routes of
@@ -186,11 +186,11 @@ export class ApiCache {
     if (now < entry.p.r && !revalidateRequested) {
       this.#counters.staleServed++;
       this.#counters.bytesSaved += bodySize(entry);
-      this.#shared(key, () => this.#revalidate(ctx), method).catch(() => {});
+      this.#shared(store, key, () => this.#revalidate(ctx), method).catch(() => {});
       return toResponse(entry, method, 'STALE');
     }
     try {
-      return await this.#shared(key, () => this.#revalidate(ctx), method);
+      return await this.#shared(store, key, () => this.#revalidate(ctx), method);
     } catch (err) {
       if (!this.#usableOnError(store, key, now)) throw err;
       this.#counters.errorsServed++;
@@ -204,12 +204,14 @@ export class ApiCache {
   }
 
   // Concurrent identical requests share one network request; each caller gets its own
-  // Response. The shared work resolves to a stored entry (or an uncached snapshot).
-  async #shared(key, work, method) {
-    let running = this.#inflight.get(key);
+  // Response. The shared work resolves to a stored entry (or an uncached snapshot). Work that
+  // began before an invalidation of `store` is not joined: it may bring what was invalidated.
+  async #shared(store, key, work, method) {
+    const inflightKey = `${store.generation} ${store.namespace}\n${key}`;
+    let running = this.#inflight.get(inflightKey);
     if (!running) {
-      running = work().finally(() => this.#inflight.delete(key));
-      this.#inflight.set(key, running);
+      running = work().finally(() => this.#inflight.delete(inflightKey));
+      this.#inflight.set(inflightKey, running);
     }
     const { entry, xCache, raw } = await running;
     // A response that cannot be rebuilt (opaque) is handed out as copies of itself.

@@ -172,6 +172,46 @@ test('a first stream that opens without a cursor (the head could not be learned)
   }
 });
 
+test('an online event while the first connection learns the head opens no second stream', async () => {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    page.errors = watchErrors(page);
+    await page.goto(`${hub.url}/index.html`);
+    await page.evaluate(() => window.ready);
+    await page.evaluate(() => {
+      const realFetch = window.fetch;
+      const gate = new Promise((resolve) => {
+        window.openGate = resolve;
+      });
+      window.fetch = async (...args) => {
+        await gate;
+        return realFetch(...args);
+      };
+      const Native = window.EventSource;
+      window.streams = 0;
+      window.EventSource = class extends Native {
+        constructor(...args) {
+          super(...args);
+          window.streams++;
+        }
+      };
+    });
+    await setUp(page);
+    await page.waitForFunction(() => sync.leader); // it now waits for the head
+    await page.evaluate(() => {
+      dispatchEvent(new Event('online'));
+      window.openGate();
+    });
+    await page.waitForFunction(() => sync.status === 'live');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await page.evaluate(() => window.streams), 1);
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
 test("a tab's sessionStorage caches are dropped after it missed events while away, kept when it missed none", async () => {
   const context = await browser.newContext();
   try {

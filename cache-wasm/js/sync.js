@@ -199,7 +199,8 @@ export class SyncClient extends EventTarget {
     // the connection next resumes from there instead of missing what came in between. (What
     // the caches take in during that one request is not covered: see the README.)
     if (!this.#readState()?.cursor) await this.#learnHead();
-    if (this.#closed) return;
+    // Another start (the browser's `online` event, say) may have opened the stream meanwhile.
+    if (this.#closed || this.#source) return;
     const url = this.#url();
     const source = new EventSource(url, { withCredentials: this.#o.withCredentials });
     this.#source = source;

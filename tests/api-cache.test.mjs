@@ -309,16 +309,27 @@ test('server tags (Cache-Tag) and hub invalidations drop exactly the tagged resp
     }, hub.url);
     await p.waitForFunction(() => sync.status === 'live');
     const first = await p.evaluate(async () => {
-      const tagged = { id: 'tagged', cc: 'max-age=600', tag: `catalog,product:1 ${'x'.repeat(300)}` };
+      const tagged = { id: 'tagged', cc: 'max-age=600', tag: 'catalog,product:1' };
       const other = { id: 'other', cc: 'max-age=600', tag: 'blog' };
       return [(await get(tagged)).x, (await get(tagged)).x, (await get(other)).x];
     });
-    // The oversized tag is left out (as the hub's response cache does); the rest still tag it.
     assert.deepEqual(first, ['MISS', 'HIT', 'MISS']);
+    // A response that an entry could not carry with all its tags (over 32, or one over 256
+    // bytes) is not stored: an invalidation of the tag it lost would never reach it.
+    const untaggable = await p.evaluate(async () => {
+      const many = { id: 'many-tags', cc: 'max-age=600', tag: Array.from({ length: 33 }, (_, i) => `t${i}`).join(' ') };
+      const long = { id: 'long-tag', cc: 'max-age=600', tag: `catalog ${'x'.repeat(300)}` };
+      const enough = { id: 'enough-tags', cc: 'max-age=600', tag: Array.from({ length: 32 }, (_, i) => `t${i}`).join(',') };
+      const uncacheableBefore = api.stats().uncacheable;
+      const out = [];
+      for (const q of [many, long, enough]) out.push((await get(q)).x, (await get(q)).x);
+      return { out, uncacheable: api.stats().uncacheable - uncacheableBefore };
+    });
+    assert.deepEqual(untaggable, { out: ['MISS', 'MISS', 'MISS', 'MISS', 'MISS', 'HIT'], uncacheable: 4 });
     await invalidate(hub.url, publisherToken(), { ns: 'shop', tags: ['catalog'] });
     await p.waitForFunction(() => sync.stats().eventsApplied === 1);
     const after = await p.evaluate(async () => {
-      const tagged = { id: 'tagged', cc: 'max-age=600', tag: `catalog,product:1 ${'x'.repeat(300)}` };
+      const tagged = { id: 'tagged', cc: 'max-age=600', tag: 'catalog,product:1' };
       const other = { id: 'other', cc: 'max-age=600', tag: 'blog' };
       const out = [(await get(tagged)).x, (await get(other)).x];
       const byUrl = api.invalidate({ url: `/api/echo?${new URLSearchParams(other)}` });

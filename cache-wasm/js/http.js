@@ -44,8 +44,9 @@ export function responsePolicy(method, response, { requestTime, responseTime, st
 
 /**
  * The tags `headers` carry in `Cache-Tag` and `Surrogate-Key` (commas or whitespace between
- * them), split by cache-core as the hub splits them: sorted, without duplicates, oversized
- * tags left out, at most 32.
+ * them), split by cache-core as the hub splits them: in order, without duplicates.
+ * `undefined` when an entry could not carry them all (more than 32, or one over 256 bytes):
+ * such a response must not be stored.
  */
 export function responseTags(headers) {
   const cacheTag = headers.get('cache-tag');

@@ -125,10 +125,14 @@ pub fn http_policy(
 }
 
 /// The tags of a response from its `Cache-Tag` and `Surrogate-Key` values, split exactly as
-/// the hub's response cache splits them.
+/// the hub's response cache splits them; `undefined` when an entry could not carry them all
+/// (then the response must not be stored).
 #[wasm_bindgen(js_name = responseTags)]
 #[must_use]
-pub fn response_tags_of(cache_tag: Option<String>, surrogate_key: Option<String>) -> Vec<String> {
+pub fn response_tags_of(
+    cache_tag: Option<String>,
+    surrogate_key: Option<String>,
+) -> Option<Vec<String>> {
     response_tags(
         cache_tag
             .iter()

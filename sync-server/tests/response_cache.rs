@@ -46,7 +46,8 @@ async fn auth(mut request: Request, next: Next) -> Response {
 }
 
 fn app(cache: RedisCache, calls: &Calls) -> Router {
-    let (c1, c2, c3, c4, c5, c6) = (
+    let (c1, c2, c3, c4, c5, c6, c7) = (
+        calls.clone(),
         calls.clone(),
         calls.clone(),
         calls.clone(),
@@ -94,6 +95,14 @@ fn app(cache: RedisCache, calls: &Calls) -> Router {
             "/missing",
             get(move || async move {
                 (StatusCode::NOT_FOUND, format!("#{}", c6.tick())).into_response()
+            }),
+        )
+        .route(
+            // 32 tags of its own plus the layer's `api`: more than an entry holds.
+            "/many-tags",
+            get(move || async move {
+                let tags: Vec<String> = (0..32).map(|i| format!("t{i}")).collect();
+                ([("cache-tag", tags.join(" "))], format!("#{}", c7.tick()))
             }),
         )
         .route("/products", post(|| async { "posted" }))
@@ -209,16 +218,16 @@ async fn users_get_their_own_entries_and_unknown_credentials_are_not_cached() {
 }
 
 #[tokio::test]
-async fn set_cookie_no_store_errors_and_posts_are_never_cached() {
+async fn set_cookie_no_store_errors_too_many_tags_and_posts_are_never_cached() {
     let redis = RedisServer::start();
     let calls = Calls::default();
     let app = app(http_cache(&redis), &calls);
-    for uri in ["/login", "/live", "/missing"] {
+    for uri in ["/login", "/live", "/missing", "/many-tags"] {
         send(&app, get_req(uri)).await;
         let (_, h, _) = send(&app, get_req(uri)).await;
         assert_eq!(x_cache(&h), "MISS", "{uri}");
     }
-    assert_eq!(calls.get(), 6);
+    assert_eq!(calls.get(), 8);
     let (_, h, _) = send(
         &app,
         get_req("/products").header("cache-control", "no-store"),

@@ -9,6 +9,15 @@ import { bodySize, freshnessOf, mergedHeaders, toResponse, toStored, validators 
 
 const MAX_TAGS = 32;
 
+// An entry's tags: the rule's and the response's. `undefined` when an entry could not carry
+// them all: stored under only some, it would miss an invalidation of another.
+function tagsOf(rule, headers) {
+  const fromServer = responseTags(headers);
+  if (!fromServer) return undefined;
+  const tags = [...new Set([...rule.tags, ...fromServer])];
+  return tags.length <= MAX_TAGS ? tags : undefined;
+}
+
 function escapeGlob(text) {
   return text.replace(/[\\*?]/g, (c) => `\\${c}`);
 }
@@ -255,7 +264,10 @@ export class ApiCache {
       const refreshed = { ...entry, h: [...merged] };
       const policy = this.#policy(request, rule, { status: entry.s, headers: merged }, requestTime, responseTime, overrides);
       refreshed.p = freshnessOf(policy);
-      if (store.generation === generation) this.#put(store, key, refreshed, rule, responseTags(merged), merged, responseTime);
+      if (store.generation === generation) {
+        const tags = tagsOf(rule, merged);
+        if (!tags || !this.#put(store, key, refreshed, rule, tags, merged, responseTime)) store.remove(key);
+      }
       return { entry: refreshed, xCache: 'REVALIDATED' };
     }
     const bytes = new Uint8Array(await response.arrayBuffer());
@@ -285,8 +297,9 @@ export class ApiCache {
       .split(',').map((n) => n.trim().toLowerCase()).filter(Boolean).sort();
     const key = vary.length ? `${base} ${vary.map((n) => `${n}=${request.headers.get(n) ?? ''}`).join('&')}` : base;
     if (!fitsKey(key)) return this.#uncacheable();
+    const tags = tagsOf(rule, response.headers);
+    if (!tags) return this.#uncacheable();
     const entry = toStored(response, bytes, policy, request.url);
-    const tags = [...rule.tags, ...responseTags(response.headers)];
     if (!this.#put(store, key, entry, rule, tags, response.headers, responseTime)) return undefined;
     if (vary.length) this.#put(store, `vary ${base}`, vary, rule, tags, response.headers, responseTime, entry.p);
     this.#counters.stored++;
@@ -304,7 +317,7 @@ export class ApiCache {
     const until = Math.max(freshness.r, freshness.e, canRevalidate ? now + rule.keepMs : freshness.f);
     if (until <= now) return false;
     try {
-      store.set(key, value, { ttlMs: until - now, tags: [...new Set(tags)].slice(0, MAX_TAGS) });
+      store.set(key, value, { ttlMs: until - now, tags });
       return true;
     } catch {
       return false; // over quota or a bad tag: serve from the network, never fail the request

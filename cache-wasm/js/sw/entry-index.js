@@ -6,7 +6,10 @@
 import { now } from './clock.js';
 import { responseTags as tagsOf } from '../http.js';
 
-/** Tags of a response: its `Cache-Tag` and `Surrogate-Key` headers, split as the hub does. */
+/**
+ * Tags of a response: its `Cache-Tag` and `Surrogate-Key` headers, split as the hub does;
+ * `undefined` when an entry could not carry them all (the response is then not stored).
+ */
 export function responseTags(response) {
   return tagsOf(response.headers);
 }
@@ -44,7 +47,9 @@ export class EntryIndex {
     for (const url of present) {
       if (index.#entries.has(url)) continue;
       const response = await cache.match(url);
-      index.#entries.set(url, { storedAt: 0, usedAt: 0, freshUntil: 0, tags: response ? responseTags(response) : [] });
+      const tags = response ? responseTags(response) : [];
+      if (tags) index.#entries.set(url, { storedAt: 0, usedAt: 0, freshUntil: 0, tags });
+      else await cache.delete(url); // it could not carry all its tags: invalidations would miss it
     }
     return index;
   }

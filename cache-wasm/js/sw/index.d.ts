@@ -131,7 +131,8 @@ export interface SwReply {
 export function handleMessage(router: Router, event: ExtendableMessageEvent): Promise<void>;
 export function applyInvalidation(selector: Required<Omit<InvalidateMessage, 'type' | 'namespace'>> & { namespace?: string }): Promise<{ removed: number }>;
 export function parseSelector(message: object): Required<Omit<InvalidateMessage, 'type' | 'namespace'>> & { namespace?: string };
-export function responseTags(response: Response): string[];
+/** The tags of a response, split as the hub does; `undefined` when an entry could not carry them all. */
+export function responseTags(response: Response): string[] | undefined;
 export const META_CACHE: string;
 export const MEMORY_DEFAULTS: Readonly<{ memoryEntries: number; memoryMaxBytes: number }>;
 export function initCacheWasm(moduleOrPath?: unknown): Promise<unknown>;

@@ -94,7 +94,9 @@ export function bumpGeneration() {
 export const invalidationPlugin = Object.freeze({
   name: 'invalidation',
   cacheWillUpdate({ response, handler }) {
-    return handler.generation === generation ? response : null;
+    if (handler.generation !== generation) return null;
+    // A response with more tags than an entry holds would miss invalidations of the rest.
+    return response.type === 'opaque' || responseTags(response) ? response : null;
   },
   entryWillBeStored({ response, meta }) {
     meta.tags = response.type === 'opaque' ? [] : responseTags(response);

@@ -191,26 +191,29 @@ async fn fill(
     };
     let mut headers = parts.headers;
     let tags = decorate(config, lookup, &mut headers, &body);
-    match stored::encode(&headers, &body) {
-        Some(encoded) => {
+    match (tags, stored::encode(&headers, &body)) {
+        (Some(tags), Some(encoded)) => {
             let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
             let _ = config
                 .cache
                 .store_tagged(&lookup.key, &encoded, Some(lookup.ttl), &tag_refs)
                 .await;
         }
-        None => tracing::debug!("response with a non-UTF-8 header not cached"),
+        // Stored under only some of its tags, an invalidation of another would miss it.
+        (None, _) => tracing::debug!("response with more tags than an entry holds not cached"),
+        (_, None) => tracing::debug!("response with a non-UTF-8 header not cached"),
     }
     answer(request_headers, StoredResponse { headers, body }, "MISS")
 }
 
-/// Adds `ETag`, `Last-Modified`, `Cache-Control`, `Cache-Tag` and `Vary`; answers the tags.
+/// Adds `ETag`, `Last-Modified`, `Cache-Control`, `Cache-Tag` and `Vary`; answers the tags,
+/// or `None` when an entry could not carry them all.
 fn decorate(
     config: &Config,
     lookup: &Lookup,
     headers: &mut HeaderMap,
     body: &Bytes,
-) -> Vec<String> {
+) -> Option<Vec<String>> {
     if !headers.contains_key(header::ETAG) {
         if let Ok(v) = HeaderValue::from_str(&etag_of(body)) {
             headers.insert(header::ETAG, v);
@@ -238,11 +241,13 @@ fn decorate(
             .filter_map(|v| v.to_str().ok())
             .chain(config.tags.iter().map(String::as_str)),
     );
-    tags.sort_unstable();
-    headers.remove(CACHE_TAG);
-    if let Ok(v) = HeaderValue::from_str(&tags.join(",")) {
-        if !tags.is_empty() {
-            headers.insert(CACHE_TAG, v);
+    if let Some(tags) = &mut tags {
+        tags.sort_unstable();
+        headers.remove(CACHE_TAG);
+        if let Ok(v) = HeaderValue::from_str(&tags.join(",")) {
+            if !tags.is_empty() {
+                headers.insert(CACHE_TAG, v);
+            }
         }
     }
     let mut vary: Vec<&str> = config.vary_headers.iter().map(|h| h.as_str()).collect();

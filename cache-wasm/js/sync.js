@@ -77,9 +77,10 @@ export class SyncClient extends EventTarget {
     const state = this.#readState();
     if (!state || Date.now() - state.liveAt > this.#o.stalenessMs) {
       this.#applyLocally('reset', CONTINUITY_RESET);
-    } else if (this.#followsSession() && this.#readTabCursor() !== state.cursor) {
+    } else if (this.#followsSession() && (!state.cursor || this.#readTabCursor() !== state.cursor)) {
       // sessionStorage belongs to this tab alone, and nothing applied events to it while the
       // tab was away (a reload, a navigation): unless it saw the browser's last event, it goes.
+      // With no cursor at all there is no last event to compare: it goes too.
       this.#applyLocally('reset', CONTINUITY_RESET, null, isSessionCache);
     }
     if (state?.cursor) this.#writeTabCursor(state.cursor);

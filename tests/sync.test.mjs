@@ -245,6 +245,35 @@ test("a tab's sessionStorage caches are dropped after it missed events while awa
   }
 });
 
+test("a new tab whose start did not show the leader's last event drops its sessionStorage caches", async () => {
+  const context = await browser.newContext();
+  try {
+    const [leader] = await openTabs(context, 1);
+    await invalidate(hub.url, token, { ns: 'shop', keys: ['unrelated'] });
+    await leader.waitForFunction(() => sync.stats().eventsApplied === 1);
+    const tab = await context.newPage();
+    tab.errors = watchErrors(tab);
+    await tab.goto(`${hub.url}/index.html`);
+    await tab.evaluate(() => window.ready);
+    const kept = await tab.evaluate(async () => {
+      const session = await lib.createCache({ storage: 'session', namespace: 'shop' });
+      session.set('product:20', 20);
+      // What a start reads when the leader's last event has not reached this tab's copy of
+      // localStorage yet: a shared cursor equal to the tab's own, older than the leader's.
+      const key = 'cw::sync:cache-wasm-sync';
+      localStorage.setItem(key, JSON.stringify({ cursor: 'older', liveAt: Date.now() }));
+      sessionStorage.setItem(key, 'older');
+      window.sync = lib.connectSync({ caches: [session] });
+      await new Promise((resolve) => setTimeout(resolve, 500)); // the leader answers hello
+      return session.has('product:20');
+    });
+    assert.equal(kept, false, "the leader's answer showed the tab had missed an event");
+    assert.deepEqual(tab.errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
 test('a cache added to a running client starts empty: no event reached it before', async () => {
   const context = await browser.newContext();
   try {

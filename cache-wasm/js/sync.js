@@ -371,11 +371,22 @@ export class SyncClient extends EventTarget {
         if (!this.#leader) this.#applyLocally(message.type, message.data, message.id);
         break;
       case 'status':
-        if (!this.#leader && STATUS.includes(message.status)) this.#setStatus(message.status, false);
+        if (this.#leader) break;
+        if (STATUS.includes(message.status)) this.#setStatus(message.status, false);
+        // The leader's answer to `hello` names the last event it applied. One sent before this
+        // tab listened never reached its sessionStorage caches (the shared state read at start
+        // may not have shown it yet).
+        if ('cursor' in message && this.#followsSession() && message.cursor !== this.#readTabCursor()) {
+          this.#applyLocally('reset', CONTINUITY_RESET, null, isSessionCache);
+          if (typeof message.cursor === 'string') this.#writeTabCursor(message.cursor);
+        }
         break;
-      case 'hello':
-        if (this.#leader) this.#channel?.postMessage({ kind: 'status', status: this.#status });
+      case 'hello': {
+        if (!this.#leader) break;
+        const cursor = this.#counters.lastEventId ?? this.#readState()?.cursor ?? null;
+        this.#channel?.postMessage({ kind: 'status', status: this.#status, cursor });
         break;
+      }
       case 'logout':
         if (Array.isArray(message.namespaces)) this.#logoutHere(message.namespaces);
         break;

@@ -140,23 +140,31 @@ test('a reload resumes from the persisted cursor and applies what it missed', as
   }
 });
 
+// A page of `context` whose requests (the one for the log's head among them) wait until
+// `openGate()`, then go out, or fail as a network error would when `fail` is set.
+async function pageWithGatedFetch(context, { fail = false } = {}) {
+  const page = await context.newPage();
+  page.errors = watchErrors(page);
+  await page.goto(`${hub.url}/index.html`);
+  await page.evaluate(() => window.ready);
+  await page.evaluate((failing) => {
+    const realFetch = window.fetch;
+    const gate = new Promise((resolve) => {
+      window.openGate = resolve;
+    });
+    window.fetch = async (...args) => {
+      await gate;
+      if (failing) throw new TypeError('Failed to fetch');
+      return realFetch(...args);
+    };
+  }, fail);
+  return page;
+}
+
 test('a first stream that opens without a cursor (the head could not be learned) drops what came before; a returning tab drops its sessionStorage caches', async () => {
   const context = await browser.newContext();
   try {
-    const page = await context.newPage();
-    page.errors = watchErrors(page);
-    await page.goto(`${hub.url}/index.html`);
-    await page.evaluate(() => window.ready);
-    // The request for the log's head waits until `openGate()`, then fails as a network error.
-    await page.evaluate(() => {
-      const gate = new Promise((resolve) => {
-        window.openGate = resolve;
-      });
-      window.fetch = async () => {
-        await gate;
-        throw new TypeError('Failed to fetch');
-      };
-    });
+    const page = await pageWithGatedFetch(context, { fail: true });
     await setUp(page);
     await fill(page, 'product:5');
     await invalidate(hub.url, token, { ns: 'shop', keys: ['product:5'] }); // reaches no stream
@@ -183,19 +191,8 @@ test('a first stream that opens without a cursor (the head could not be learned)
 test('an online event while the first connection learns the head opens no second stream', async () => {
   const context = await browser.newContext();
   try {
-    const page = await context.newPage();
-    page.errors = watchErrors(page);
-    await page.goto(`${hub.url}/index.html`);
-    await page.evaluate(() => window.ready);
+    const page = await pageWithGatedFetch(context);
     await page.evaluate(() => {
-      const realFetch = window.fetch;
-      const gate = new Promise((resolve) => {
-        window.openGate = resolve;
-      });
-      window.fetch = async (...args) => {
-        await gate;
-        return realFetch(...args);
-      };
       const Native = window.EventSource;
       window.streams = 0;
       window.EventSource = class extends Native {

@@ -196,16 +196,6 @@ mod tests {
     use crate::transport::{Cursor, Replay, Transport, Update};
     use futures_util::StreamExt;
 
-    fn update(data: &str) -> Update {
-        Update {
-            topics: vec!["/a".into()],
-            data: data.into(),
-            private: false,
-            kind: None,
-            retry: None,
-        }
-    }
-
     fn subscription(live: broadcast::Receiver<Arc<Event>>, position: EventId) -> Subscription {
         let metrics = Arc::new(Metrics::new());
         Subscription {
@@ -238,7 +228,7 @@ mod tests {
         let mut frames = Box::pin(frames(sub));
         let started = Instant::now();
         tokio::time::sleep(Duration::from_secs(10)).await;
-        let event = Event::from_update(EventId::new("aa", (1, 0)), &update("x"));
+        let event = Event::from_update(EventId::new("aa", (1, 0)), &Update::on_a("x"));
         sender.send(Arc::new(event)).unwrap();
         assert!(frames
             .next()
@@ -263,15 +253,15 @@ mod tests {
         send(Event::epoch_changed(EventId::new("bb", (10, 0))));
         send(Event::from_update(
             EventId::new("bb", (11, 0)),
-            &update("seen"),
+            &Update::on_a("seen"),
         ));
         send(Event::from_update(
             EventId::new("bb", (13, 0)),
-            &update("new"),
+            &Update::on_a("new"),
         ));
         send(Event::from_update(
             EventId::new("cc", (1, 0)),
-            &update("next"),
+            &Update::on_a("next"),
         ));
         send(Event::epoch_changed(EventId::new("dd", (5, 0))));
         drop(sender);
@@ -290,15 +280,15 @@ mod tests {
     #[tokio::test]
     async fn live_events_already_replayed_are_not_sent_twice() {
         let log = Embedded::new(100, 100);
-        let cursor = log.publish(update("0")).await.unwrap();
+        let cursor = log.publish(Update::on_a("0")).await.unwrap();
         let live = log.listen();
         // Published after listening but before the replay is read: in both.
-        log.publish(update("1")).await.unwrap();
+        log.publish(Update::on_a("1")).await.unwrap();
         let Replay::Events { events, head } = log.replay(Cursor::After(cursor)).await.unwrap()
         else {
             panic!("expected a replay");
         };
-        log.publish(update("2")).await.unwrap();
+        log.publish(Update::on_a("2")).await.unwrap();
         let sub = Subscription {
             pending: events.iter().map(|e| e.frame.clone()).collect(),
             ..subscription(live, head)

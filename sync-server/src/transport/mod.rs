@@ -34,6 +34,20 @@ pub struct Update {
     pub retry: Option<u64>,
 }
 
+#[cfg(test)]
+impl Update {
+    /// A public, untyped update of `data` on topic `/a`, for unit tests.
+    pub(crate) fn on_a(data: &str) -> Self {
+        Self {
+            topics: vec!["/a".into()],
+            data: data.into(),
+            private: false,
+            kind: None,
+            retry: None,
+        }
+    }
+}
+
 /// What subscribers receive from the transport.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventKind {

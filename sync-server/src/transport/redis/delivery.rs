@@ -105,16 +105,6 @@ mod tests {
     use super::*;
     use crate::transport::EventKind;
 
-    fn update(data: &str) -> Update {
-        Update {
-            topics: vec!["/a".into()],
-            data: data.into(),
-            private: false,
-            kind: None,
-            retry: None,
-        }
-    }
-
     fn drain(rx: &mut broadcast::Receiver<Arc<Event>>) -> Vec<String> {
         std::iter::from_fn(|| rx.try_recv().ok())
             .map(|e| match e.kind {
@@ -128,7 +118,7 @@ mod tests {
     fn nothing_is_sent_before_the_tail_starts() {
         let delivery = Delivery::new(8);
         let mut rx = delivery.subscribe();
-        assert!(!delivery.own(&EventId::new("e", (1, 0)), (0, 0), &update("x")));
+        assert!(!delivery.own(&EventId::new("e", (1, 0)), (0, 0), &Update::on_a("x")));
         assert!(drain(&mut rx).is_empty());
     }
 
@@ -137,10 +127,10 @@ mod tests {
         let delivery = Delivery::new(8);
         delivery.start_at(EventId::new("e", (5, 0)));
         let mut rx = delivery.subscribe();
-        assert!(delivery.own(&EventId::new("e", (6, 0)), (5, 0), &update("mine")));
+        assert!(delivery.own(&EventId::new("e", (6, 0)), (5, 0), &Update::on_a("mine")));
         // The tail reads it later, and skips it.
-        delivery.read((6, 0), Some(&update("mine")));
-        delivery.read((7, 0), Some(&update("next")));
+        delivery.read((6, 0), Some(&Update::on_a("mine")));
+        delivery.read((7, 0), Some(&Update::on_a("next")));
         assert_eq!(drain(&mut rx), ["e-6-0", "e-7-0"]);
         assert_eq!(delivery.position(), EventId::new("e", (7, 0)));
     }
@@ -151,13 +141,13 @@ mod tests {
         delivery.start_at(EventId::new("e", (5, 0)));
         let mut rx = delivery.subscribe();
         // Another instance appended (6, 0); the tail has not read it yet.
-        assert!(!delivery.own(&EventId::new("e", (7, 0)), (6, 0), &update("mine")));
+        assert!(!delivery.own(&EventId::new("e", (7, 0)), (6, 0), &Update::on_a("mine")));
         assert!(drain(&mut rx).is_empty());
-        delivery.read((6, 0), Some(&update("theirs")));
-        delivery.read((7, 0), Some(&update("mine")));
+        delivery.read((6, 0), Some(&Update::on_a("theirs")));
+        delivery.read((7, 0), Some(&Update::on_a("mine")));
         assert_eq!(drain(&mut rx), ["e-6-0", "e-7-0"]);
         // Nor in another epoch.
-        assert!(!delivery.own(&EventId::new("f", (8, 0)), (7, 0), &update("x")));
+        assert!(!delivery.own(&EventId::new("f", (8, 0)), (7, 0), &Update::on_a("x")));
     }
 
     #[test]
@@ -166,7 +156,7 @@ mod tests {
         delivery.start_at(EventId::new("e", (5, 0)));
         let mut rx = delivery.subscribe();
         delivery.marker("e", (6, 0));
-        assert!(delivery.own(&EventId::new("e", (7, 0)), (6, 0), &update("x")));
+        assert!(delivery.own(&EventId::new("e", (7, 0)), (6, 0), &Update::on_a("x")));
         delivery.announce(EventId::new("e", (6, 0)));
         assert_eq!(delivery.position(), EventId::new("e", (7, 0)));
         delivery.marker("f", (9, 0));

@@ -4,8 +4,7 @@
 use crate::error::BenchError;
 use crate::process::{free_port, ChildGuard};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 /// A running hub, killed when dropped.
 #[derive(Debug)]
@@ -37,14 +36,11 @@ impl HubProcess {
             .args(["--anonymous", "--anonymous-publish"])
             // Every subscriber comes from 127.0.0.1.
             .args(["--max-connections-per-address", &(clients + 16).to_string()])
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null());
+            .env("RUST_LOG", "warn");
         if let Some((url, prefix)) = redis {
             command.args(["--redis", url, "--redis-prefix", prefix]);
         }
-        let mut child = ChildGuard::spawn("sync-server", &mut command)?;
-        child.wait_for_port(port, Duration::from_secs(10)).await?;
+        let child = ChildGuard::spawn_listening("sync-server", &mut command, port).await?;
         Ok(Self { child, port })
     }
 

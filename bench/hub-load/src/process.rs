@@ -4,7 +4,7 @@
 use crate::error::BenchError;
 use rustix::process::{getrlimit, setrlimit, Resource};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
-use std::process::{Child, Command};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -27,6 +27,19 @@ impl ChildGuard {
             name: name.to_owned(),
             child,
         })
+    }
+
+    /// Spawns `command` with no stdin and no stdout, and waits (10 s at most) until it
+    /// listens on 127.0.0.1:`port`.
+    pub async fn spawn_listening(
+        name: &str,
+        command: &mut Command,
+        port: u16,
+    ) -> Result<Self, BenchError> {
+        command.stdin(Stdio::null()).stdout(Stdio::null());
+        let mut child = Self::spawn(name, command)?;
+        child.wait_for_port(port, Duration::from_secs(10)).await?;
+        Ok(child)
     }
 
     /// The child's process id.

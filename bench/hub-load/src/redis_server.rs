@@ -4,8 +4,7 @@
 use crate::error::BenchError;
 use crate::process::{free_port, ChildGuard};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 /// A running redis-server.
 #[derive(Debug)]
@@ -22,11 +21,8 @@ impl RedisServer {
         command
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
-            .args(["--maxclients", &(clients + 64).to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null());
-        let mut child = ChildGuard::spawn("redis-server", &mut command)?;
-        child.wait_for_port(port, Duration::from_secs(10)).await?;
+            .args(["--maxclients", &(clients + 64).to_string()]);
+        let child = ChildGuard::spawn_listening("redis-server", &mut command, port).await?;
         Ok(Self { child, port })
     }
 

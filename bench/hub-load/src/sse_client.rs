@@ -133,19 +133,21 @@ pub struct HubPublisher {
 }
 
 impl HubPublisher {
+    /// Reads at least one more byte of an answer into `chunk`; a closed connection is an error.
+    async fn read_more(&mut self, chunk: &mut [u8]) -> Result<usize, BenchError> {
+        match self.stream.read(chunk).await {
+            Ok(0) => Err(BenchError::Protocol("the hub closed mid-answer".into())),
+            Ok(n) => Ok(n),
+            Err(e) => Err(BenchError::io("read a publish answer")(e)),
+        }
+    }
+
     async fn read_response(&mut self) -> Result<(), BenchError> {
         let (head, mut rest) = read_head(&mut self.stream).await?;
+        let mut chunk = [0u8; 256];
         if let Some(length) = head.content_length {
             while rest.len() < length {
-                let mut chunk = [0u8; 256];
-                let n = self
-                    .stream
-                    .read(&mut chunk)
-                    .await
-                    .map_err(BenchError::io("read a publish answer"))?;
-                if n == 0 {
-                    return Err(BenchError::Protocol("the hub closed mid-answer".into()));
-                }
+                let n = self.read_more(&mut chunk).await?;
                 rest.extend_from_slice(&chunk[..n]);
             }
             rest.truncate(length);
@@ -154,15 +156,7 @@ impl HubPublisher {
             let mut body = Vec::new();
             decoder.feed(&rest, &mut |b| body.extend_from_slice(b))?;
             while !decoder.is_done() {
-                let mut chunk = [0u8; 256];
-                let n = self
-                    .stream
-                    .read(&mut chunk)
-                    .await
-                    .map_err(BenchError::io("read a publish answer"))?;
-                if n == 0 {
-                    return Err(BenchError::Protocol("the hub closed mid-answer".into()));
-                }
+                let n = self.read_more(&mut chunk).await?;
                 decoder.feed(&chunk[..n], &mut |b| body.extend_from_slice(b))?;
             }
             rest = body;

@@ -51,66 +51,79 @@ fn nothing() -> &'static [&'static str] {
     &[]
 }
 
-/// Calls `each` with every key matching `glob`, scanning (`SCAN`, never `KEYS`).
+/// A `SCAN MATCH <glob>` walk over the whole database (never `KEYS`), one batch at a time.
+struct Scan<'a> {
+    glob: &'a str,
+    /// The next cursor; `None` once Redis answered cursor 0.
+    cursor: Option<u64>,
+}
+
+impl<'a> Scan<'a> {
+    fn new(glob: &'a str) -> Self {
+        Self {
+            glob,
+            cursor: Some(0),
+        }
+    }
+
+    /// The next batch of keys (those that are UTF-8), or `None` when the walk is done.
+    async fn next_batch(
+        &mut self,
+        conn: &mut redis::aio::ConnectionManager,
+    ) -> Result<Option<Vec<String>>, RedisError> {
+        let Some(cursor) = self.cursor else {
+            return Ok(None);
+        };
+        let (next, batch): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(self.glob)
+            .arg("COUNT")
+            .arg(BATCH)
+            .query_async(conn)
+            .await?;
+        self.cursor = (next != 0).then_some(next);
+        Ok(Some(
+            batch
+                .into_iter()
+                .filter_map(|k| String::from_utf8(k).ok())
+                .collect(),
+        ))
+    }
+}
+
+/// Calls `each` with every key matching `glob`.
 pub(crate) async fn scan_each(
     conn: &mut redis::aio::ConnectionManager,
     glob: &str,
     mut each: impl FnMut(&str),
 ) -> Result<(), RedisError> {
-    let mut cursor: u64 = 0;
-    loop {
-        let (next, batch): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(glob)
-            .arg("COUNT")
-            .arg(BATCH)
-            .query_async(conn)
-            .await?;
-        for key in batch.iter().filter_map(|k| std::str::from_utf8(k).ok()) {
-            each(key);
-        }
-        if next == 0 {
-            return Ok(());
-        }
-        cursor = next;
+    let mut scan = Scan::new(glob);
+    while let Some(batch) = scan.next_batch(conn).await? {
+        batch.iter().for_each(|key| each(key));
     }
+    Ok(())
 }
 
-/// `SCAN MATCH <glob>` the whole database, `UNLINK`ing the keys `keep` selects, batch by
-/// batch; answers how many were removed.
+/// `UNLINK`s the keys matching `glob` that `keep` selects, batch by batch; answers how many
+/// were removed.
 pub(crate) async fn scan_unlink(
     conn: &mut redis::aio::ConnectionManager,
     glob: &str,
     mut keep: impl FnMut(&str) -> bool,
 ) -> Result<u64, RedisError> {
-    let mut cursor: u64 = 0;
+    let mut scan = Scan::new(glob);
     let mut removed = 0;
-    loop {
-        let (next, batch): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(glob)
-            .arg("COUNT")
-            .arg(BATCH)
-            .query_async(conn)
-            .await?;
-        let doomed: Vec<&str> = batch
-            .iter()
-            .filter_map(|k| std::str::from_utf8(k).ok())
-            .filter(|k| keep(k))
-            .collect();
+    while let Some(batch) = scan.next_batch(conn).await? {
+        let doomed: Vec<&String> = batch.iter().filter(|k| keep(k)).collect();
         if !doomed.is_empty() {
             removed += redis::cmd("UNLINK")
                 .arg(&doomed)
                 .query_async::<u64>(conn)
                 .await?;
         }
-        if next == 0 {
-            return Ok(removed);
-        }
-        cursor = next;
     }
+    Ok(removed)
 }
 
 impl RedisCache {

@@ -406,7 +406,8 @@ export class SyncClient extends EventTarget {
   }
 
   #followsSession() {
-    return [...this.#caches].some(isSessionCache);
+    for (const cache of this.#caches) if (isSessionCache(cache)) return true;
+    return false;
   }
 
   // The last event this tab's sessionStorage caches have applied, kept beside them.

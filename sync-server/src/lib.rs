@@ -6,12 +6,14 @@
 pub mod auth;
 pub mod bridge;
 pub mod cache;
+pub mod chunked;
 pub mod cli;
 pub mod client;
 pub mod config;
 pub mod demo_api;
 pub mod error;
 pub mod event_id;
+pub mod fanout;
 pub mod health;
 pub mod invalidate;
 pub mod limits;
@@ -54,6 +56,8 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// The log.
     pub transport: Arc<dyn Transport>,
+    /// Writes live events to the subscribers served outside hyper.
+    pub fanout: Arc<fanout::Fanout>,
     /// Counters.
     pub metrics: Arc<Metrics>,
     /// Open streams per client address.
@@ -76,6 +80,10 @@ impl AppState {
         Self {
             connections: Arc::new(ConnectionLimiter::new(
                 config.limits.connections_per_address,
+            )),
+            fanout: Arc::new(fanout::Fanout::new(
+                Arc::clone(&transport),
+                config.limits.subscriber_queue,
             )),
             config: Arc::new(config),
             auth: Arc::new(auth),

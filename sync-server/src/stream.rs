@@ -2,17 +2,18 @@
 //! and the reasons a stream ends (token expiry, lag, shutdown).
 
 use crate::event_id::EventId;
+use crate::fanout::Fanout;
 use crate::limits::ConnectionGuard;
 use crate::metrics::Metrics;
 use crate::sse;
 use crate::topic::{any_match, TopicSelector};
 use crate::transport::{reset_frame, Event, EventKind};
 use bytes::Bytes;
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt as _};
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{Instant, Sleep};
@@ -34,6 +35,49 @@ impl Filter {
         any_match(&self.selectors, &event.topics)
             && (!event.private || any_match(&self.private, &event.topics))
     }
+}
+
+/// What a live event means for a subscriber: see [`follow`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[must_use]
+pub struct Step {
+    /// Send a reset first: the log's epoch moved under the subscriber.
+    pub reset: bool,
+    /// Send the event's frame.
+    pub deliver: bool,
+}
+
+/// What a live `event` means for a subscriber at `position` with `filter`, with the position
+/// moved past it. Events already covered by the replay are skipped. Shared by the stream
+/// below and the direct fan-out ([`crate::fanout`]).
+pub fn follow(position: &mut EventId, filter: &Filter, metrics: &Metrics, event: &Event) -> Step {
+    let same_epoch = event.id.epoch == position.epoch;
+    if same_epoch && event.id.offset <= position.offset {
+        // Already covered by the replay (or by a later reset).
+        return Step::default();
+    }
+    if event.kind == EventKind::EpochChanged {
+        // Its frame is the reset, with the new epoch's head as id.
+        metrics.resets.inc();
+        *position = event.id.clone();
+        return Step {
+            reset: false,
+            deliver: true,
+        };
+    }
+    let reset = !same_epoch;
+    if reset {
+        metrics.resets.inc();
+        *position = event.id.clone();
+    } else {
+        // Only the offset moves: no epoch string is copied per event.
+        position.offset = event.id.offset;
+    }
+    let deliver = filter.accepts(event);
+    if deliver {
+        metrics.events_out.inc();
+    }
+    Step { reset, deliver }
 }
 
 /// Everything a stream needs once the subscription is accepted.
@@ -100,25 +144,13 @@ impl State {
     }
 
     fn accept(&mut self, event: &Event) {
-        let same_epoch = event.id.epoch == self.sub.position.epoch;
-        if same_epoch && event.id.offset <= self.sub.position.offset {
-            // Already covered by the replay (or by a later reset).
-            return;
+        let sub = &mut self.sub;
+        let step = follow(&mut sub.position, &sub.filter, &sub.metrics, event);
+        if step.reset {
+            sub.pending.push_back(reset_frame(None));
         }
-        if event.kind == EventKind::EpochChanged {
-            self.sub.metrics.resets.inc();
-            self.push(event.frame.clone());
-            self.sub.position = event.id.clone();
-            return;
-        }
-        if !same_epoch {
-            self.sub.metrics.resets.inc();
-            self.push(reset_frame(None));
-        }
-        self.sub.position = event.id.clone();
-        if self.sub.filter.accepts(event) {
-            self.sub.metrics.events_out.inc();
-            self.push(event.frame.clone());
+        if step.deliver {
+            sub.pending.push_back(event.frame.clone());
         }
     }
 
@@ -177,6 +209,49 @@ impl State {
             }
             self.wait().await;
         }
+    }
+}
+
+/// A subscription on its way from the router to whoever writes it. The handler puts it in
+/// the response's extensions: the lean listener takes it from there and serves it through
+/// the direct fan-out ([`crate::fanout`]); otherwise the response body takes it when first
+/// polled ([`Handoff::frames`]), as hyper does for a subscription on a keep-alive connection.
+#[derive(Clone)]
+pub struct Handoff {
+    slot: Arc<Mutex<Option<Subscription>>>,
+    fanout: Arc<Fanout>,
+}
+
+impl Handoff {
+    /// `sub`, to be served by `fanout` or by a response body.
+    #[must_use]
+    pub fn new(sub: Subscription, fanout: Arc<Fanout>) -> Self {
+        Self {
+            slot: Arc::new(Mutex::new(Some(sub))),
+            fanout,
+        }
+    }
+
+    /// The subscription, to the first caller only.
+    #[must_use]
+    pub fn take(&self) -> Option<Subscription> {
+        self.slot
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
+    /// The fan-out that serves direct subscribers.
+    #[must_use]
+    pub fn fanout(&self) -> &Arc<Fanout> {
+        &self.fanout
+    }
+
+    /// The frames of the subscription, unless someone took it first (then none).
+    pub fn frames(self) -> impl Stream<Item = Result<Bytes, Infallible>> + Send {
+        futures_util::stream::once(async move { self.take() })
+            .filter_map(std::future::ready)
+            .flat_map(frames)
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::error::HubError;
 use crate::event_id::EventId;
 use crate::sse::{self, check_topic};
-use crate::stream::{frames, Filter, Subscription};
+use crate::stream::{Filter, Handoff, Subscription};
 use crate::topic::TopicSelector;
 use crate::transport::{reset_frame, Cursor, Replay};
 use crate::AppState;
@@ -159,7 +159,10 @@ pub async fn handler(
         metrics: state.metrics.clone(),
         guard,
     };
-    Ok(sse_response(sub, &started_at))
+    Ok(sse_response(
+        Handoff::new(sub, state.fanout.clone()),
+        &started_at,
+    ))
 }
 
 /// When the log cannot be read (Redis down), the subscription still starts, with a reset:
@@ -214,8 +217,11 @@ fn initial_frames(
     }
 }
 
-fn sse_response(sub: Subscription, started_at: &str) -> Response {
-    let mut response = Response::new(Body::from_stream(frames(sub)));
+/// The event stream's response. Its body writes the subscription unless the lean listener
+/// takes it from the extensions first.
+fn sse_response(handoff: Handoff, started_at: &str) -> Response {
+    let mut response = Response::new(Body::from_stream(handoff.clone().frames()));
+    response.extensions_mut().insert(handoff);
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

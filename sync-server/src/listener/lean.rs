@@ -9,12 +9,16 @@
 //! this small task instead of hyper's connection with its 8 KiB read and write buffers.
 
 use super::stall::StallGuard;
+use crate::chunked::{self, SizeLine, LAST_CHUNK};
+use crate::fanout::{direct, Fanout};
+use crate::stream::{Handoff, Subscription};
 use axum::body::Body;
 use axum::http::{header, response::Parts, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use hyper::body::Body as _;
 use std::io::{self, IoSlice, Write as _};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -31,11 +35,16 @@ enum Framing {
     Chunked,
 }
 
-/// An answer that goes on as an event stream: the connection and the body left to write.
-#[derive(Debug)]
-pub struct Streaming {
-    stream: TcpStream,
-    body: Body,
+/// An answer that goes on as an event stream.
+pub enum Streaming {
+    /// A subscription, served through the hub's direct fan-out.
+    Direct {
+        stream: TcpStream,
+        sub: Box<Subscription>,
+        fanout: Arc<Fanout>,
+    },
+    /// Any other streamed body, written as it comes.
+    Body { stream: TcpStream, body: Body },
 }
 
 /// Answers `request` through `router` on `stream`. Returns the connection when the answer is
@@ -53,12 +62,25 @@ pub async fn answer(
         Err(never) => match never {},
     };
     let (parts, body) = response.into_parts();
+    let subscription = parts.extensions.get::<Handoff>().and_then(|handoff| {
+        let fanout = Arc::clone(handoff.fanout());
+        handoff.take().map(|sub| (Box::new(sub), fanout))
+    });
     let mut writer = StallGuard::new(&mut stream, write_stall);
     let written = if !can_have_body(parts.status) {
         writer.write_all(&head(&parts, Framing::None)).await
     } else if body.size_hint().exact().is_none() {
         match writer.write_all(&head(&parts, Framing::Chunked)).await {
-            Ok(()) => return Some(Streaming { stream, body }),
+            Ok(()) => {
+                return Some(match subscription {
+                    Some((sub, fanout)) => Streaming::Direct {
+                        stream,
+                        sub,
+                        fanout,
+                    },
+                    None => Streaming::Body { stream, body },
+                })
+            }
             Err(e) => Err(e),
         }
     } else {
@@ -74,7 +96,14 @@ pub async fn answer(
 /// Writes the rest of a streamed answer until it ends or the client goes away, then closes
 /// the connection. This is what an idle subscriber holds: keep it small.
 pub async fn stream(streaming: Streaming, write_stall: Duration) {
-    let Streaming { mut stream, body } = streaming;
+    let (mut stream, body) = match streaming {
+        Streaming::Direct {
+            stream,
+            sub,
+            fanout,
+        } => return direct::serve(stream, *sub, fanout, write_stall).await,
+        Streaming::Body { stream, body } => (stream, body),
+    };
     let (mut reader, writer) = stream.split();
     let mut writer = StallGuard::new(writer, write_stall);
     if let Err(error) = write_chunks(&mut reader, &mut writer, body).await {
@@ -148,7 +177,7 @@ where
                 closed = client_closed(reader) => return closed,
             };
             let Some(frame) = frame else {
-                return writer.write_all(b"0\r\n\r\n").await;
+                return writer.write_all(LAST_CHUNK).await;
             };
             match frame.map_err(io::Error::other)?.into_data() {
                 Ok(data) => data,
@@ -175,13 +204,8 @@ async fn client_closed<R: AsyncRead + Unpin>(reader: &mut R) -> io::Result<()> {
 
 /// One chunk — size line, data, CRLF — in one vectored write when the socket takes it all.
 async fn write_chunk<W: AsyncWrite + Unpin>(writer: &mut W, data: &[u8]) -> io::Result<()> {
-    let mut line = [0u8; 18];
-    let line = chunk_size_line(data.len(), &mut line);
-    let mut parts = [
-        IoSlice::new(line),
-        IoSlice::new(data),
-        IoSlice::new(b"\r\n"),
-    ];
+    let mut line = SizeLine::default();
+    let mut parts = chunked::chunk(data, &mut line);
     let mut parts = &mut parts[..];
     while !parts.is_empty() {
         let n = writer.write_vectored(parts).await?;
@@ -193,14 +217,6 @@ async fn write_chunk<W: AsyncWrite + Unpin>(writer: &mut W, data: &[u8]) -> io::
     Ok(())
 }
 
-/// `len` in hex and CRLF: at most 16 digits and 2 bytes.
-fn chunk_size_line(len: usize, buf: &mut [u8; 18]) -> &[u8] {
-    let mut rest = &mut buf[..];
-    let _ = write!(rest, "{len:X}\r\n");
-    let used = 18 - rest.len();
-    &buf[..used]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,17 +225,6 @@ mod tests {
     use bytes::Bytes;
     use std::convert::Infallible;
     use std::sync::{Arc, Mutex};
-
-    #[test]
-    fn chunk_size_lines_are_hex() {
-        let mut buf = [0u8; 18];
-        assert_eq!(chunk_size_line(0, &mut buf), b"0\r\n");
-        assert_eq!(chunk_size_line(255, &mut buf), b"FF\r\n");
-        assert_eq!(
-            chunk_size_line(usize::MAX, &mut buf),
-            b"FFFFFFFFFFFFFFFF\r\n"
-        );
-    }
 
     fn sse(frames: Vec<&'static str>) -> Response {
         let stream = futures_util::stream::iter(

@@ -1,0 +1,306 @@
+//! A direct subscriber: a lean connection whose live events the fan-out writes.
+//!
+//! Its task writes the start of the stream (retry hint, replay), joins the fan-out, and then
+//! sleeps until there is something only it can do: write the queue that built up while the
+//! socket was full, send a heartbeat, end the stream on token expiry or shutdown, or notice
+//! that the client went away.
+
+use super::Fanout;
+use crate::chunked::{self, LAST_CHUNK};
+use crate::event_id::EventId;
+use crate::metrics::Metrics;
+use crate::sse;
+use crate::stream::{follow, Filter, Subscription};
+use crate::transport::{reset_frame, Event};
+use bytes::Bytes;
+use futures_util::FutureExt as _;
+use std::collections::VecDeque;
+use std::io;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// One direct subscriber, shared by its task and (weakly) the fan-out.
+pub struct Direct {
+    socket: TcpStream,
+    state: Mutex<State>,
+    /// Wakes the task: its queue has chunks, or the stream is closing.
+    wake: Notify,
+    metrics: Arc<Metrics>,
+    /// The queue bound, in chunks.
+    limit: usize,
+}
+
+struct State {
+    position: EventId,
+    filter: Filter,
+    /// HTTP chunks not yet written, oldest first. While it is not empty only the task writes.
+    queue: VecDeque<Bytes>,
+    /// Bytes of the front chunk already written.
+    written: usize,
+    /// When the last chunk was written whole, for heartbeats.
+    last_sent: Instant,
+    /// No chunk is taken any more: the stream ends once the queue is written.
+    closing: bool,
+    /// The socket failed: the stream ends now.
+    broken: bool,
+}
+
+impl State {
+    /// Writes `chunk` now if nothing is queued and the socket takes it, else queues it.
+    /// Answers whether the task must act.
+    fn send(&mut self, socket: &TcpStream, chunk: &Bytes, limit: usize, metrics: &Metrics) -> bool {
+        if !self.queue.is_empty() {
+            if self.queue.len() >= limit {
+                self.cut_off(metrics);
+            } else {
+                self.queue.push_back(chunk.clone());
+            }
+            return true;
+        }
+        let written = match socket.try_write(chunk) {
+            Ok(n) if n == chunk.len() => {
+                self.last_sent = Instant::now();
+                return false;
+            }
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+            Err(_) => {
+                self.broken = true;
+                return true;
+            }
+        };
+        self.written = written;
+        self.queue.push_back(chunk.clone());
+        true
+    }
+
+    /// Ends the stream with a reset after what is queued: events are lost to it.
+    fn cut_off(&mut self, metrics: &Metrics) {
+        if self.closing {
+            return;
+        }
+        metrics.lagged.inc();
+        metrics.resets.inc();
+        self.close_with(&[reset_frame(None), sse::comment("too slow: resync")]);
+    }
+
+    /// Queues `frames` as the stream's last ones.
+    fn close_with(&mut self, frames: &[Bytes]) {
+        if self.closing {
+            return;
+        }
+        self.closing = true;
+        self.queue.extend(frames.iter().map(|f| chunked::encode(f)));
+    }
+}
+
+impl Direct {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sends what `event` means for this subscriber; `chunk` carries the event's frame
+    /// (framed once for every subscriber). Called by the fan-out, in log order.
+    pub fn offer(&self, event: &Event, chunk: &Bytes) {
+        let wake = {
+            let mut guard = self.lock();
+            let state = &mut *guard;
+            if state.closing || state.broken {
+                return;
+            }
+            let step = follow(&mut state.position, &state.filter, &self.metrics, event);
+            let mut wake = false;
+            if step.reset {
+                let reset = chunked::encode(&reset_frame(None));
+                wake |= state.send(&self.socket, &reset, self.limit, &self.metrics);
+            }
+            if step.deliver {
+                wake |= state.send(&self.socket, chunk, self.limit, &self.metrics);
+            }
+            wake
+        };
+        if wake {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Ends the stream with a reset: events were lost on the way to it.
+    pub fn cut_off(&self) {
+        self.lock().cut_off(&self.metrics);
+        self.wake.notify_one();
+    }
+
+    /// Ends the stream once its queue is written: no more events will come.
+    pub fn end(&self) {
+        self.close(&[]);
+    }
+
+    fn close(&self, frames: &[Bytes]) {
+        self.lock().close_with(frames);
+        self.wake.notify_one();
+    }
+
+    /// Writes the queue, front to back, waiting for the socket as needed. Fails when the
+    /// socket does, or stays full for `stall`.
+    async fn drain(&self, stall: Duration) -> io::Result<()> {
+        loop {
+            let (chunk, written) = {
+                let state = self.lock();
+                if state.broken {
+                    return Err(io::ErrorKind::BrokenPipe.into());
+                }
+                match state.queue.front() {
+                    Some(chunk) => (chunk.clone(), state.written),
+                    None => return Ok(()),
+                }
+            };
+            // The fan-out only appends while the queue is not empty: the front is ours.
+            self.write_all(&chunk[written..], stall).await?;
+            let mut state = self.lock();
+            state.queue.pop_front();
+            state.written = 0;
+            state.last_sent = Instant::now();
+        }
+    }
+
+    async fn write_all(&self, mut bytes: &[u8], stall: Duration) -> io::Result<()> {
+        while !bytes.is_empty() {
+            match self.socket.try_write(bytes) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => bytes = &bytes[n..],
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    tokio::time::timeout(stall, self.socket.writable())
+                        .await
+                        .map_err(|_| {
+                            io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading")
+                        })??;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// The heartbeat timer fired: a heartbeat if nothing was written for a whole `period`
+    /// (and nothing waits to be), and when the timer fires next.
+    fn heartbeat_due(&self, period: Duration, chunk: &Bytes) -> Instant {
+        let now = Instant::now();
+        let mut state = self.lock();
+        if state.closing || !state.queue.is_empty() {
+            return now + period;
+        }
+        if now < state.last_sent + period {
+            return state.last_sent + period;
+        }
+        // A heartbeat that had to be queued is written by the task itself, next.
+        let _ = state.send(&self.socket, chunk, self.limit, &self.metrics);
+        state.last_sent = now;
+        now + period
+    }
+
+    fn finished(&self) -> bool {
+        let state = self.lock();
+        state.broken || (state.closing && state.queue.is_empty())
+    }
+}
+
+/// Serves `sub` on `socket`, whose response head is written: the stream's first frames, then
+/// live events through `fanout`, until the client leaves, the stream ends, or a write
+/// stalls for `stall`.
+pub async fn serve(socket: TcpStream, sub: Subscription, fanout: Arc<Fanout>, stall: Duration) {
+    let Subscription {
+        pending,
+        mut live,
+        filter,
+        position,
+        heartbeat,
+        heartbeat_frame,
+        deadline,
+        shutdown,
+        retry_ms,
+        metrics,
+        guard,
+    } = sub;
+    let heartbeat = heartbeat.max(Duration::from_millis(1));
+    let heartbeat_chunk = chunked::encode(&heartbeat_frame);
+    let direct = Arc::new(Direct {
+        socket,
+        state: Mutex::new(State {
+            position,
+            filter,
+            queue: pending.iter().map(|f| chunked::encode(f)).collect(),
+            written: 0,
+            last_sent: Instant::now(),
+            closing: false,
+            broken: false,
+        }),
+        wake: Notify::new(),
+        metrics,
+        limit: fanout.queue(),
+    });
+    // The replay is written before joining; live events wait in `live` meanwhile.
+    if let Err(error) = direct.drain(stall).await {
+        tracing::debug!(%error, "subscription connection ended");
+        return;
+    }
+    fanout.join(&direct, &mut live);
+    drop(live);
+
+    // Fused: once either has fired the stream is closing, and they are not polled again.
+    let cancelled = shutdown.cancelled().fuse();
+    let expiry = async {
+        match deadline {
+            Some(deadline) => tokio::time::sleep_until(deadline).await,
+            None => std::future::pending().await,
+        }
+    }
+    .fuse();
+    let beat = tokio::time::sleep_until(Instant::now() + heartbeat);
+    tokio::pin!(cancelled, expiry, beat);
+    loop {
+        if let Err(error) = direct.drain(stall).await {
+            tracing::debug!(%error, "subscription connection ended");
+            break;
+        }
+        if direct.finished() {
+            if !direct.lock().broken {
+                let _ = direct.write_all(LAST_CHUNK, stall).await;
+            }
+            break;
+        }
+        tokio::select! {
+            biased;
+            () = &mut cancelled => {
+                let retry = sse::retry_hint(retry_ms / 4 + 1);
+                direct.close(&[retry, sse::comment("hub shutting down: reconnect")]);
+            }
+            () = &mut expiry => direct.close(&[sse::comment("token expired")]),
+            () = direct.wake.notified() => {}
+            () = client_closed(&direct.socket) => break,
+            () = &mut beat => {
+                let next = direct.heartbeat_due(heartbeat, &heartbeat_chunk);
+                beat.as_mut().reset(next);
+            }
+        }
+    }
+    drop(guard);
+}
+
+/// Resolves when the client closes its side or the connection fails. What it sends is
+/// discarded: the connection serves one request.
+async fn client_closed(socket: &TcpStream) {
+    let mut sink = [0u8; 64];
+    loop {
+        if socket.readable().await.is_err() {
+            return;
+        }
+        match socket.try_read(&mut sink) {
+            Ok(0) => return,
+            Err(e) if e.kind() != io::ErrorKind::WouldBlock => return,
+            _ => {}
+        }
+    }
+}

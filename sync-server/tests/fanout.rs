@@ -1,0 +1,169 @@
+//! The direct fan-out over real sockets: subscriptions on fresh connections get their live
+//! events written by the hub-wide fan-out. Every event reaches every subscriber once, in log
+//! order, whether its socket took it at once or it waited in the subscriber's queue, and
+//! whether the subscriber joined before, during or after a burst of publications.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::hub::{Hub, SseClient};
+use support::*;
+use sync_server::config::{HubConfig, Limits};
+
+/// The number an event's data starts with (`<n>` or `<n>-<padding>`).
+fn number(block: &str) -> u64 {
+    let data = field(block, "data").unwrap();
+    data.split('-').next().unwrap().parse().unwrap()
+}
+
+/// The offset of an embedded-transport id (`<epoch>-<n>-0`).
+fn offset(id: &str) -> u64 {
+    id.split('-').nth(1).unwrap().parse().unwrap()
+}
+
+/// Reads events until `last`, asserting they are exactly `first..=last`.
+async fn expect_sequence(client: &mut SseClient, first: u64, last: u64) {
+    for n in first..=last {
+        let event = client
+            .next_event_within(Duration::from_secs(20))
+            .await
+            .unwrap_or_else(|| panic!("the stream ended before event {n}"));
+        assert_eq!(number(&event), n, "events arrive once and in order");
+    }
+}
+
+#[tokio::test]
+async fn a_subscriber_whose_socket_is_full_gets_every_event_later_in_order() {
+    let hub = Hub::serve(state(config())).await;
+    let mut slow = hub.subscribe("match=/a", &[]).await;
+    let mut fast = hub.subscribe("match=/a", &[]).await;
+    // 300 events of 64 KiB: far more than the loopback socket buffers hold, so most of
+    // them wait in the slow subscriber's queue while it does not read.
+    let padding = "x".repeat(64 * 1024);
+    for n in 1..=300 {
+        hub.publish(&format!("topic=/a&data={n}-{padding}")).await;
+        assert_eq!(number(&fast.next_event().await.unwrap()), n);
+    }
+    expect_sequence(&mut slow, 1, 300).await;
+    hub.publish("topic=/a&data=301").await;
+    expect_sequence(&mut slow, 301, 301).await;
+    assert!(
+        !hub.state
+            .metrics
+            .render()
+            .contains("hub_lagged_clients_total 1"),
+        "a queue within its bound is not a lag"
+    );
+}
+
+#[tokio::test]
+async fn subscribers_joining_while_events_flow_miss_none_and_repeat_none() {
+    let hub = Arc::new(
+        Hub::serve(state(HubConfig {
+            limits: Limits {
+                subscriber_queue: 4096,
+                ..Limits::default()
+            },
+            ..config()
+        }))
+        .await,
+    );
+    let first = hub.publish("topic=/a&data=1").await;
+    let epoch = first.split('-').next().unwrap().to_owned();
+    const LAST: u64 = 400;
+    let publisher = {
+        let hub = Arc::clone(&hub);
+        tokio::spawn(async move {
+            for n in 2..=LAST {
+                hub.publish(&format!("topic=/a&data={n}")).await;
+            }
+        })
+    };
+    let mut readers = Vec::new();
+    for i in 0..24u64 {
+        // Half start now (no cursor), half resume from an event already published, so
+        // both the live join and the replay-then-join hand-over race the publisher.
+        let cursor = format!("{epoch}-{}-0", 1 + i * 3);
+        let resume = i % 2 == 1;
+        let mut client = if resume {
+            hub.subscribe(&format!("match=/a&last_event_id={cursor}"), &[])
+                .await
+        } else {
+            hub.subscribe("match=/a", &[]).await
+        };
+        let start = offset(client.last_event_id.as_deref().unwrap());
+        if resume {
+            assert_eq!(start, 1 + i * 3, "the stream starts at the cursor");
+        }
+        readers.push(tokio::spawn(async move {
+            expect_sequence(&mut client, start + 1, LAST).await;
+        }));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    publisher.await.unwrap();
+    for reader in readers {
+        reader.await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn direct_subscribers_get_heartbeats_when_idle() {
+    let hub = Hub::serve(state(HubConfig {
+        heartbeat: Duration::from_millis(200),
+        ..config()
+    }))
+    .await;
+    let mut comments = hub.subscribe("match=/a", &[]).await;
+    let mut events = hub.subscribe("match=/a&heartbeat=event", &[]).await;
+    let wait = Duration::from_secs(5);
+    assert!(comments
+        .next_within(wait)
+        .await
+        .unwrap()
+        .starts_with("retry:"));
+    let started = Instant::now();
+    assert_eq!(comments.next_within(wait).await.unwrap(), ":\n\n");
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    hub.publish("topic=/a&data=1").await;
+    assert_eq!(number(&comments.next_within(wait).await.unwrap()), 1);
+    // Silence is measured from the last frame written, not from the last heartbeat.
+    let after_event = Instant::now();
+    assert_eq!(comments.next_within(wait).await.unwrap(), ":\n\n");
+    assert!(after_event.elapsed() >= Duration::from_millis(150));
+
+    let said = "event: heartbeat\ndata: {\"interval_ms\":200}\n\n";
+    assert_eq!(events.next_within(wait).await.unwrap(), said);
+    let mut heartbeats = 0;
+    while heartbeats < 2 {
+        let block = events.next_within(wait).await.unwrap();
+        heartbeats += usize::from(block == said);
+    }
+}
+
+#[tokio::test]
+async fn subscribers_that_leave_are_dropped_from_the_fan_out() {
+    let hub = Hub::serve(state(config())).await;
+    let mut clients = Vec::new();
+    for _ in 0..5 {
+        clients.push(hub.subscribe("match=/a", &[]).await);
+    }
+    hub.publish("topic=/a&data=1").await;
+    for client in &mut clients {
+        expect_sequence(client, 1, 1).await;
+    }
+    assert_eq!(hub.state.fanout.subscribers(), 5);
+    drop(clients);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while hub.state.fanout.subscribers() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "closed subscribers stay in the fan-out"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut next = hub.subscribe("match=/a", &[]).await;
+    hub.publish("topic=/a&data=2").await;
+    expect_sequence(&mut next, 2, 2).await;
+}

@@ -167,3 +167,34 @@ async fn subscribers_that_leave_are_dropped_from_the_fan_out() {
     hub.publish("topic=/a&data=2").await;
     expect_sequence(&mut next, 2, 2).await;
 }
+
+#[tokio::test]
+async fn shutdown_reaches_a_subscriber_with_a_full_queue_without_waiting_for_it() {
+    let mut hub = Hub::serve(state(config())).await;
+    let mut slow = hub.subscribe("match=/a", &[]).await;
+    let padding = "x".repeat(64 * 1024);
+    for n in 1..=300 {
+        hub.publish(&format!("topic=/a&data={n}-{padding}")).await;
+    }
+    hub.state.shutdown.cancel();
+    // What the socket already held arrives, then the goodbye: the queued events are
+    // dropped (the client resumes from the last event it read), not written first.
+    let (mut events, mut last) = (0, None);
+    while let Some(block) = slow.next_within(Duration::from_secs(10)).await {
+        if block.contains("data:") {
+            events += 1;
+            assert_eq!(number(&block), events, "in order, none skipped");
+        }
+        last = Some(block);
+    }
+    assert!(
+        events < 300,
+        "the whole queue was written before the shutdown"
+    );
+    assert!(
+        last.as_deref()
+            .is_some_and(|b| b.contains("hub shutting down")),
+        "{last:?}"
+    );
+    assert!(hub.stopped_within(Duration::from_secs(5)).await);
+}

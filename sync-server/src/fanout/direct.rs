@@ -16,6 +16,7 @@ use bytes::Bytes;
 use futures_util::FutureExt as _;
 use std::collections::VecDeque;
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -31,11 +32,31 @@ pub struct Direct {
     metrics: Arc<Metrics>,
     /// The queue bound, in chunks.
     limit: usize,
+    _open: OpenCount,
+}
+
+/// Holds one count of the fan-out's open subscribers while the subscriber lives.
+struct OpenCount(Arc<AtomicUsize>);
+
+impl OpenCount {
+    fn new(count: Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count)
+    }
+}
+
+impl Drop for OpenCount {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 struct State {
     position: EventId,
     filter: Filter,
+    /// The send number of the last live event offered: the fan-out skips what the
+    /// subscriber already took from its own receiver.
+    seen: u64,
     /// HTTP chunks not yet written, oldest first. While it is not empty only the task writes.
     queue: VecDeque<Bytes>,
     /// Bytes of the front chunk already written.
@@ -77,7 +98,7 @@ impl State {
         true
     }
 
-    /// Ends the stream with a reset after what is queued: events are lost to it.
+    /// Ends the stream with a reset: events are lost to it.
     fn cut_off(&mut self, metrics: &Metrics) {
         if self.closing {
             return;
@@ -87,30 +108,64 @@ impl State {
         self.close_with(&[reset_frame(None), sse::comment("too slow: resync")]);
     }
 
-    /// Queues `frames` as the stream's last ones.
+    /// Ends the stream with `frames`. What is still queued is dropped, so the stream ends
+    /// now rather than after the queue: the client resumes from the last event it read (or
+    /// resets). The front chunk stays, since the task may be writing it and a chunk must
+    /// not be cut.
     fn close_with(&mut self, frames: &[Bytes]) {
         if self.closing {
             return;
         }
         self.closing = true;
+        self.queue.truncate(1);
         self.queue.extend(frames.iter().map(|f| chunked::encode(f)));
     }
 }
 
 impl Direct {
+    /// A subscriber of `fanout` on `socket`, at `position`, whose first frames are
+    /// `pending` (its retry hint and replay).
+    pub fn new(
+        socket: TcpStream,
+        position: EventId,
+        filter: Filter,
+        pending: VecDeque<Bytes>,
+        metrics: Arc<Metrics>,
+        fanout: &Fanout,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            socket,
+            state: Mutex::new(State {
+                position,
+                filter,
+                seen: 0,
+                queue: pending.into_iter().map(|f| chunked::encode(&f)).collect(),
+                written: 0,
+                last_sent: Instant::now(),
+                closing: false,
+                broken: false,
+            }),
+            wake: Notify::new(),
+            metrics,
+            limit: fanout.queue(),
+            _open: OpenCount::new(fanout.open_count()),
+        })
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Sends what `event` means for this subscriber; `chunk` carries the event's frame
-    /// (framed once for every subscriber). Called by the fan-out, in log order.
+    /// Sends what `event` means for this subscriber, unless it had it already; `chunk`
+    /// carries the event's frame (framed once for every subscriber). Called in log order.
     pub fn offer(&self, event: &Event, chunk: &Bytes) {
         let wake = {
             let mut guard = self.lock();
             let state = &mut *guard;
-            if state.closing || state.broken {
+            if state.closing || state.broken || event.seq <= state.seen {
                 return;
             }
+            state.seen = event.seq;
             let step = follow(&mut state.position, &state.filter, &self.metrics, event);
             let mut wake = false;
             if step.reset {
@@ -133,7 +188,7 @@ impl Direct {
         self.wake.notify_one();
     }
 
-    /// Ends the stream once its queue is written: no more events will come.
+    /// Ends the stream: no more events will come.
     pub fn end(&self) {
         self.close(&[]);
     }
@@ -143,9 +198,14 @@ impl Direct {
         self.wake.notify_one();
     }
 
-    /// Writes the queue, front to back, waiting for the socket as needed. Fails when the
-    /// socket does, or stays full for `stall`.
-    async fn drain(&self, stall: Duration) -> io::Result<()> {
+    fn has_queue(&self) -> bool {
+        !self.lock().queue.is_empty()
+    }
+
+    /// Writes the queue's front chunk, waiting for the socket as needed. Progress is
+    /// recorded as it is made, so the write may be abandoned (for a shutdown, say) and
+    /// resumed. Fails when the socket does, or stays full for `stall`.
+    async fn write_front(&self, stall: Duration) -> io::Result<()> {
         loop {
             let (chunk, written) = {
                 let state = self.lock();
@@ -157,20 +217,24 @@ impl Direct {
                     None => return Ok(()),
                 }
             };
-            // The fan-out only appends while the queue is not empty: the front is ours.
-            self.write_all(&chunk[written..], stall).await?;
-            let mut state = self.lock();
-            state.queue.pop_front();
-            state.written = 0;
-            state.last_sent = Instant::now();
-        }
-    }
-
-    async fn write_all(&self, mut bytes: &[u8], stall: Duration) -> io::Result<()> {
-        while !bytes.is_empty() {
-            match self.socket.try_write(bytes) {
+            // The fan-out only appends while the queue is not empty, and a close keeps the
+            // front: this chunk stays the front until it is popped here.
+            match self.socket.try_write(&chunk[written..]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => bytes = &bytes[n..],
+                Ok(n) => {
+                    let mut state = self.lock();
+                    state.written += n;
+                    if state.written == chunk.len() {
+                        state.queue.pop_front();
+                        state.written = 0;
+                        state.last_sent = Instant::now();
+                        if state.queue.is_empty() && state.queue.capacity() > 64 {
+                            // A burst or a replay is over: give its room back.
+                            state.queue.shrink_to_fit();
+                        }
+                        return Ok(());
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     tokio::time::timeout(stall, self.socket.writable())
                         .await
@@ -180,6 +244,13 @@ impl Direct {
                 }
                 Err(e) => return Err(e),
             }
+        }
+    }
+
+    /// Writes the whole queue.
+    async fn drain(&self, stall: Duration) -> io::Result<()> {
+        while self.has_queue() {
+            self.write_front(stall).await?;
         }
         Ok(())
     }
@@ -199,6 +270,22 @@ impl Direct {
         let _ = state.send(&self.socket, chunk, self.limit, &self.metrics);
         state.last_sent = now;
         now + period
+    }
+
+    /// The chunk that ends the body, once everything else is written.
+    async fn write_last_chunk(&self) {
+        let mut rest = LAST_CHUNK;
+        while !rest.is_empty() {
+            match self.socket.try_write(rest) {
+                Ok(n) if n > 0 => rest = &rest[n..],
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if self.socket.writable().await.is_err() {
+                        return;
+                    }
+                }
+                _ => return,
+            }
+        }
     }
 
     fn finished(&self) -> bool {
@@ -226,28 +313,15 @@ pub async fn serve(socket: TcpStream, sub: Subscription, fanout: Arc<Fanout>, st
     } = sub;
     let heartbeat = heartbeat.max(Duration::from_millis(1));
     let heartbeat_chunk = chunked::encode(&heartbeat_frame);
-    let direct = Arc::new(Direct {
-        socket,
-        state: Mutex::new(State {
-            position,
-            filter,
-            queue: pending.iter().map(|f| chunked::encode(f)).collect(),
-            written: 0,
-            last_sent: Instant::now(),
-            closing: false,
-            broken: false,
-        }),
-        wake: Notify::new(),
-        metrics,
-        limit: fanout.queue(),
-    });
+    drop(heartbeat_frame);
+    let direct = Direct::new(socket, position, filter, pending, metrics, &fanout);
     // The replay is written before joining; live events wait in `live` meanwhile.
     if let Err(error) = direct.drain(stall).await {
         tracing::debug!(%error, "subscription connection ended");
         return;
     }
     fanout.join(&direct, &mut live);
-    drop(live);
+    drop((live, fanout));
 
     // Fused: once either has fired the stream is closing, and they are not polled again.
     let cancelled = shutdown.cancelled().fuse();
@@ -261,16 +335,15 @@ pub async fn serve(socket: TcpStream, sub: Subscription, fanout: Arc<Fanout>, st
     let beat = tokio::time::sleep_until(Instant::now() + heartbeat);
     tokio::pin!(cancelled, expiry, beat);
     loop {
-        if let Err(error) = direct.drain(stall).await {
-            tracing::debug!(%error, "subscription connection ended");
-            break;
-        }
         if direct.finished() {
             if !direct.lock().broken {
-                let _ = direct.write_all(LAST_CHUNK, stall).await;
+                let _ = tokio::time::timeout(stall, direct.write_last_chunk()).await;
             }
             break;
         }
+        let queued = direct.has_queue();
+        // Shutdown and expiry come first, also while a queue is being written: one chunk
+        // at a time, so a client that keeps its queue from emptying still hears them.
         tokio::select! {
             biased;
             () = &mut cancelled => {
@@ -278,7 +351,13 @@ pub async fn serve(socket: TcpStream, sub: Subscription, fanout: Arc<Fanout>, st
                 direct.close(&[retry, sse::comment("hub shutting down: reconnect")]);
             }
             () = &mut expiry => direct.close(&[sse::comment("token expired")]),
-            () = direct.wake.notified() => {}
+            written = direct.write_front(stall), if queued => {
+                if let Err(error) = written {
+                    tracing::debug!(%error, "subscription connection ended");
+                    break;
+                }
+            }
+            () = direct.wake.notified(), if !queued => {}
             () = client_closed(&direct.socket) => break,
             () = &mut beat => {
                 let next = direct.heartbeat_due(heartbeat, &heartbeat_chunk);

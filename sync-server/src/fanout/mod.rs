@@ -2,26 +2,32 @@
 //! socket.
 //!
 //! With a task per subscriber, every event wakes N tasks, and each polls its stream before
-//! it writes. Here one task receives each event once, walks the subscribers, and writes the
-//! shared frame to each socket with a write that never waits (`try_write_vectored`), as
-//! Redis fans out a `PUBLISH`. A subscriber's own task ([`direct`]) sleeps meanwhile; it is
-//! woken only when its socket is full (it then writes the subscriber's queue as the socket
-//! drains), for heartbeats, token expiry, shutdown, or when its client goes away.
+//! it writes. Here one task receives each event once, frames it once, walks the
+//! subscribers, and writes the shared chunk to each socket with a write that never waits
+//! (`try_write`), as Redis fans out a `PUBLISH`. A subscriber's own task ([`direct`]) sleeps
+//! meanwhile; it wakes only to write the queue that built up while its socket was full, for
+//! heartbeats, token expiry and shutdown, or when its client goes away.
 //!
 //! Order: a subscriber's frames leave in log order. The fan-out writes directly only while
 //! the subscriber's queue is empty; otherwise it appends, and the subscriber's task writes
-//! the queue front to back. A subscriber joins once its replay is written and its own
-//! receiver is empty, under the registry's lock, so no event falls between the two feeds;
-//! events the fan-out has not reached yet but the subscriber already sent are skipped by
-//! position ([`crate::stream::follow`]).
+//! the queue front to back. A subscriber joins once its replay is written: under the
+//! registry's lock (which the fan-out holds while it delivers an event) it takes every
+//! event still in its own receiver, and the fan-out then skips those by their send number
+//! ([`Event::seq`]), so each event reaches it once, from one feed or the other.
+//!
+//! Bounds: a subscriber's queue holds at most `queue` chunks, past which it is cut off with
+//! a reset. The fan-out's own receiver has the same bound: should the fan-out itself fall
+//! that far behind the log, every direct subscriber is cut off with a reset (each counted
+//! in `hub_lagged_clients_total`).
 
 pub mod direct;
 
 use crate::chunked;
 use crate::transport::{Event, Transport};
 use direct::Direct;
-use std::sync::{Arc, Mutex, PoisonError, Weak};
-use tokio::sync::broadcast::{self, error::RecvError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 
 /// The hub-wide writer of live events to direct subscribers.
 pub struct Fanout {
@@ -29,14 +35,15 @@ pub struct Fanout {
     /// Events a subscriber's queue may hold before it is cut off and told to resync.
     queue: usize,
     registry: Mutex<Registry>,
+    /// Direct subscribers whose task still runs (each holds one count while it does).
+    open: Arc<AtomicUsize>,
 }
 
 #[derive(Default)]
 struct Registry {
-    /// Every direct subscriber; an entry whose task ended no longer upgrades and is pruned.
+    /// Every direct subscriber; an entry whose task ended no longer upgrades and is pruned
+    /// once dead entries outnumber open ones.
     subscribers: Vec<Weak<Direct>>,
-    /// Entries known to be dead, pruned once they are half of the list.
-    dead: usize,
     /// Whether the fan-out task runs (it starts with the first subscriber).
     running: bool,
 }
@@ -50,6 +57,7 @@ impl Fanout {
             transport,
             queue: queue.max(1),
             registry: Mutex::new(Registry::default()),
+            open: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -59,40 +67,39 @@ impl Fanout {
         self.queue
     }
 
-    /// Adds `subscriber` once `own` (its receiver since before its replay) is empty: every
-    /// event still in `own` is offered to it first, under the lock that the fan-out holds
-    /// while it delivers, so each event reaches it from one feed or the other. Answers
-    /// `false` when `own` lagged or closed (the subscriber was told so and is closing).
+    /// The count of open direct subscribers, which each subscriber holds while it runs.
+    pub(crate) fn open_count(&self) -> Arc<AtomicUsize> {
+        Arc::clone(&self.open)
+    }
+
+    /// Adds `subscriber`, whose receiver `own` has listened since before its replay. Under
+    /// the lock that the fan-out holds while it delivers, every event still in `own` is
+    /// offered to it first; the fan-out skips those. When `own` lagged or closed, the
+    /// subscriber is told so and closes instead.
     pub fn join(
         self: &Arc<Self>,
         subscriber: &Arc<Direct>,
         own: &mut broadcast::Receiver<Arc<Event>>,
     ) {
         let mut registry = self.lock();
+        if !registry.running {
+            registry.running = true;
+            // Listening starts before `own` is emptied: an event sent meanwhile is in both
+            // feeds (and skipped once), never in neither.
+            let live = self.transport.listen();
+            tokio::spawn(run(Arc::downgrade(self), live));
+        }
         loop {
             match own.try_recv() {
                 Ok(event) => subscriber.offer(&event, &chunked::encode(&event.frame)),
-                Err(broadcast::error::TryRecvError::Empty) => break,
-                Err(broadcast::error::TryRecvError::Lagged(_)) => {
-                    subscriber.cut_off();
-                    return;
-                }
-                Err(broadcast::error::TryRecvError::Closed) => {
-                    subscriber.end();
-                    return;
-                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Lagged(_)) => return subscriber.cut_off(),
+                Err(TryRecvError::Closed) => return subscriber.end(),
             }
         }
-        if !registry.running {
-            registry.running = true;
-            // Listening starts under the lock: every event sent after the subscriber's
-            // receiver was found empty reaches the fan-out.
-            let live = self.transport.listen();
-            tokio::spawn(Arc::clone(self).run(live));
-        }
-        if registry.dead * 2 > registry.subscribers.len() {
+        let open = self.open.load(Ordering::Relaxed);
+        if registry.subscribers.len() > 2 * open + 16 {
             registry.subscribers.retain(|s| s.strong_count() > 0);
-            registry.dead = 0;
         }
         registry.subscribers.push(Arc::downgrade(subscriber));
     }
@@ -100,37 +107,15 @@ impl Fanout {
     /// Direct subscribers still open.
     #[must_use]
     pub fn subscribers(&self) -> usize {
-        let registry = self.lock();
-        registry
-            .subscribers
-            .iter()
-            .filter(|s| s.strong_count() > 0)
-            .count()
+        self.open.load(Ordering::Relaxed)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Registry> {
+    fn lock(&self) -> MutexGuard<'_, Registry> {
         self.registry.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    async fn run(self: Arc<Self>, mut live: broadcast::Receiver<Arc<Event>>) {
-        loop {
-            match live.recv().await {
-                Ok(event) => {
-                    // Framed once, written to every subscriber as it is.
-                    let chunk = chunked::encode(&event.frame);
-                    self.each(|subscriber| subscriber.offer(&event, &chunk));
-                }
-                // The fan-out itself fell behind: every subscriber may have missed events.
-                Err(RecvError::Lagged(_)) => self.each(Direct::cut_off),
-                Err(RecvError::Closed) => {
-                    self.each(Direct::end);
-                    return;
-                }
-            }
-        }
-    }
-
-    /// Calls `f` on every open subscriber, in the order they joined.
+    /// Calls `f` on every open subscriber, in the order they joined, and prunes the list
+    /// when most of it is dead.
     fn each(&self, mut f: impl FnMut(&Direct)) {
         let mut registry = self.lock();
         let mut dead = 0;
@@ -140,11 +125,38 @@ impl Fanout {
                 None => dead += 1,
             }
         }
-        registry.dead = dead;
         if dead * 2 > registry.subscribers.len() {
             registry.subscribers.retain(|s| s.strong_count() > 0);
-            registry.dead = 0;
         }
+    }
+}
+
+/// The fan-out task: delivers every event of `live` until the log closes or the fan-out is
+/// dropped (it holds no strong reference, so a dropped hub stops it).
+async fn run(fanout: Weak<Fanout>, mut live: broadcast::Receiver<Arc<Event>>) {
+    loop {
+        let received = live.recv().await;
+        let Some(fanout) = fanout.upgrade() else {
+            return;
+        };
+        match received {
+            Ok(event) => {
+                // Framed once, written to every subscriber as it is.
+                let chunk = chunked::encode(&event.frame);
+                fanout.each(|subscriber| subscriber.offer(&event, &chunk));
+            }
+            // The fan-out itself fell behind: every subscriber may have missed events.
+            Err(RecvError::Lagged(_)) => fanout.each(Direct::cut_off),
+            Err(RecvError::Closed) => {
+                fanout.each(Direct::end);
+                fanout.lock().running = false;
+                return;
+            }
+        }
+        drop(fanout);
+        // One event's walk can take a while with many subscribers: let other tasks run
+        // between two.
+        tokio::task::yield_now().await;
     }
 }
 
@@ -244,5 +256,108 @@ mod tests {
             .await
             .expect("the task ends when its client leaves")
             .unwrap();
+    }
+
+    /// A transport whose events the test sends by hand.
+    struct Feed(broadcast::Sender<Arc<Event>>);
+
+    impl Transport for Feed {
+        fn publish(
+            &self,
+            _: Update,
+        ) -> futures_util::future::BoxFuture<'_, Result<EventId, crate::error::HubError>> {
+            let refused =
+                crate::error::HubError::Unavailable("the test sends events itself".into());
+            Box::pin(std::future::ready(Err(refused)))
+        }
+        fn listen(&self) -> broadcast::Receiver<Arc<Event>> {
+            self.0.subscribe()
+        }
+        fn replay(
+            &self,
+            _: Cursor,
+        ) -> futures_util::future::BoxFuture<'_, Result<Replay, crate::error::HubError>> {
+            let head = EventId::new("aa", (0, 0));
+            Box::pin(std::future::ready(Ok(Replay::Reset { head })))
+        }
+        fn health(&self) -> futures_util::future::BoxFuture<'_, crate::transport::TransportHealth> {
+            Box::pin(std::future::ready(crate::transport::TransportHealth {
+                transport: "feed",
+                ok: true,
+                epoch: None,
+                detail: None,
+            }))
+        }
+    }
+
+    /// What `client` reads until it has been quiet for a while.
+    async fn read_all(client: &mut TcpStream) -> String {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(read) =
+            tokio::time::timeout(Duration::from_millis(200), client.read(&mut buf)).await
+        {
+            let n = read.unwrap();
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_join_across_an_epoch_change_sends_each_event_once() {
+        let (sender, _) = broadcast::channel(16);
+        let feed = Arc::new(Feed(sender.clone()));
+        let fanout = Arc::new(Fanout::new(feed.clone(), 16));
+        let metrics = Arc::new(Metrics::new());
+        let any = Filter {
+            selectors: vec![TopicSelector::Any],
+            private: Vec::new(),
+        };
+        let direct = |socket, position| {
+            let pending = VecDeque::new();
+            Direct::new(
+                socket,
+                position,
+                any.clone(),
+                pending,
+                metrics.clone(),
+                &fanout,
+            )
+        };
+        // A first subscriber starts the fan-out, which has not run yet (one thread: it
+        // runs when this test awaits).
+        let (_first_client, first_server) = socket_pair().await;
+        let (mut client, server) = socket_pair().await;
+        // Nothing below awaits until both have joined.
+        let first = direct(first_server, EventId::new("aa", (4, 0)));
+        fanout.join(&first, &mut feed.listen());
+        // The next subscriber's receiver and the fan-out's both hold an epoch change.
+        let mut own = feed.listen();
+        let send = |event: Event| sender.send(Arc::new(event)).unwrap();
+        send(Event::from_update(
+            EventId::new("aa", (5, 0)),
+            &Update::on_a("five"),
+        ));
+        send(Event::epoch_changed(EventId::new("bb", (0, 0))));
+        send(Event::from_update(
+            EventId::new("bb", (1, 0)),
+            &Update::on_a("one"),
+        ));
+        let second = direct(server, EventId::new("aa", (4, 0)));
+        // It takes the three from its own receiver; the fan-out, still behind, must skip them.
+        fanout.join(&second, &mut own);
+        let seen = read_all(&mut client).await;
+        assert_eq!(seen.matches("data: five").count(), 1, "{seen:?}");
+        assert_eq!(seen.matches("event: reset").count(), 1, "{seen:?}");
+        assert_eq!(seen.matches("data: one").count(), 1, "{seen:?}");
+        let five = seen.find("data: five").unwrap();
+        let reset = seen.find("id: bb-0-0\nevent: reset").unwrap();
+        assert!(
+            five < reset && reset < seen.find("data: one").unwrap(),
+            "{seen:?}"
+        );
     }
 }

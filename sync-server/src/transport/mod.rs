@@ -13,6 +13,7 @@ use crate::sse;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
@@ -70,6 +71,17 @@ pub struct Event {
     pub private: bool,
     /// The serialized SSE event.
     pub frame: Bytes,
+    /// Its place in this process's sending order (see [`next_seq`]).
+    pub seq: u64,
+}
+
+/// The next number of one process-wide counter, taken by every [`Event`] as it is built.
+/// Transports build and send each event under one lock, so every receiver of a transport
+/// sees `seq` increase; the fan-out uses it to tell which events a subscriber joining it
+/// already had from its own receiver.
+fn next_seq() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 impl Event {
@@ -89,6 +101,7 @@ impl Event {
             topics: update.topics.clone(),
             private: update.private,
             frame,
+            seq: next_seq(),
         }
     }
 
@@ -101,6 +114,7 @@ impl Event {
             kind: EventKind::EpochChanged,
             topics: Vec::new(),
             private: false,
+            seq: next_seq(),
         }
     }
 }

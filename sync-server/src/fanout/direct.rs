@@ -13,6 +13,7 @@ use crate::sse;
 use crate::stream::{follow, Filter, Subscription};
 use crate::transport::{reset_frame, Event};
 use bytes::Bytes;
+use futures_util::future::OptionFuture;
 use futures_util::FutureExt as _;
 use std::collections::VecDeque;
 use std::io;
@@ -323,17 +324,12 @@ pub async fn serve(socket: TcpStream, sub: Subscription, fanout: Arc<Fanout>, st
     fanout.join(&direct, &mut live);
     drop((live, fanout));
 
-    // Fused: once either has fired the stream is closing, and they are not polled again.
+    // Fused: once it has fired the stream is closing, and it is not polled again.
     let cancelled = shutdown.cancelled().fuse();
-    let expiry = async {
-        match deadline {
-            Some(deadline) => tokio::time::sleep_until(deadline).await,
-            None => std::future::pending().await,
-        }
-    }
-    .fuse();
+    // Boxed, and only for a token that expires; dropped once it fired.
+    let mut expiry = deadline.map(|at| Box::pin(tokio::time::sleep_until(at)));
     let beat = tokio::time::sleep_until(Instant::now() + heartbeat);
-    tokio::pin!(cancelled, expiry, beat);
+    tokio::pin!(cancelled, beat);
     loop {
         if direct.finished() {
             if !direct.lock().broken {
@@ -350,8 +346,12 @@ pub async fn serve(socket: TcpStream, sub: Subscription, fanout: Arc<Fanout>, st
                 let retry = sse::retry_hint(retry_ms / 4 + 1);
                 direct.close(&[retry, sse::comment("hub shutting down: reconnect")]);
             }
-            () = &mut expiry => direct.close(&[sse::comment("token expired")]),
-            written = direct.write_front(stall), if queued => {
+            () = async { if let Some(at) = expiry.as_mut() { at.await } }, if expiry.is_some() => {
+                expiry = None;
+                direct.close(&[sse::comment("token expired")]);
+            }
+            // Boxed, and only when there is a queue: an idle subscriber keeps no room for it.
+            Some(written) = OptionFuture::from(queued.then(|| Box::pin(direct.write_front(stall)))), if queued => {
                 if let Err(error) = written {
                     tracing::debug!(%error, "subscription connection ended");
                     break;
@@ -371,7 +371,8 @@ pub async fn serve(socket: TcpStream, sub: Subscription, fanout: Arc<Fanout>, st
 /// Resolves when the client closes its side or the connection fails. What it sends is
 /// discarded: the connection serves one request.
 async fn client_closed(socket: &TcpStream) {
-    let mut sink = [0u8; 64];
+    // Small: it is part of what every idle subscriber holds.
+    let mut sink = [0u8; 8];
     loop {
         if socket.readable().await.is_err() {
             return;

@@ -170,6 +170,41 @@ async fn redis_restarting_empty_resets_clients_and_degrades_health_meanwhile() {
 }
 
 #[tokio::test]
+async fn a_subscriber_without_a_cursor_starts_where_this_instance_is_even_with_redis_down() {
+    let mut redis = RedisServer::start();
+    let hub = Hub::redis(&redis.url(), config()).await;
+    let mut early = hub.subscribe("match=/a", &[]).await;
+    let last = hub.publish("topic=/a&data=one").await;
+    early.next_event().await.unwrap();
+    redis.kill();
+    wait_for_status(&hub, "degraded").await;
+    // Nothing to replay: it starts after the last event this instance delivered, with no
+    // round trip to Redis and no reset, like the streams that were already open.
+    let mut fresh = hub.subscribe("match=/a", &[]).await;
+    assert_eq!(
+        (fresh.status, fresh.last_event_id.as_deref()),
+        (200, Some(last.as_str()))
+    );
+    assert!(fresh
+        .next_within(Duration::from_secs(5))
+        .await
+        .unwrap()
+        .starts_with("retry:"));
+    redis.restart_empty();
+    // The log is gone: both hear it the same way.
+    for client in [&mut early, &mut fresh] {
+        let reset = client.next_event_within(STALENESS).await.unwrap();
+        assert_eq!(field(&reset, "event"), Some("reset"), "{reset}");
+    }
+    wait_for_status(&hub, "ok").await;
+    hub.publish("topic=/a&data=after").await;
+    for client in [&mut early, &mut fresh] {
+        let event = client.next_event().await.unwrap();
+        assert_eq!(field(&event, "data"), Some("after"));
+    }
+}
+
+#[tokio::test]
 async fn a_deleted_stream_starts_a_new_epoch() {
     let redis = RedisServer::start();
     let hub = Hub::redis(&redis.url(), config()).await;

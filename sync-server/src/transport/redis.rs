@@ -299,6 +299,18 @@ impl Transport for RedisTransport {
     }
 
     fn replay(&self, cursor: Cursor) -> BoxFuture<'_, Result<Replay, HubError>> {
+        if cursor == Cursor::Now {
+            // Nothing to replay: the stream starts after the last entry this instance sent
+            // its subscribers, and every later one reaches a receiver made before this call.
+            // No round trip, so a crowd of new subscribers costs Redis nothing, and they
+            // start while Redis is unreachable as the open streams carry on.
+            let head = self.inner.delivery.position();
+            return futures_util::future::ready(Ok(Replay::Events {
+                events: Vec::new(),
+                head,
+            }))
+            .boxed();
+        }
         async move { self.replay_after(cursor).await.map_err(|e| unavailable(&e)) }.boxed()
     }
 

@@ -2,7 +2,7 @@
 //! socket.
 //!
 //! With a task per subscriber, every event wakes N tasks, and each polls its stream before
-//! it writes. Here one task receives each event once, frames it once, walks the
+//! it writes. Here one thread receives each event once, frames it once, walks the
 //! subscribers, and writes the shared chunk to each socket with a write that never waits
 //! (`try_write`), as Redis fans out a `PUBLISH`. A subscriber's own task ([`direct`]) sleeps
 //! meanwhile; it wakes only to write the queue that built up while its socket was full, for
@@ -44,7 +44,7 @@ struct Registry {
     /// Every direct subscriber; an entry whose task ended no longer upgrades and is pruned
     /// once dead entries outnumber open ones.
     subscribers: Vec<Weak<Direct>>,
-    /// Whether the fan-out task runs (it starts with the first subscriber).
+    /// Whether the fan-out thread runs (it starts with the first subscriber).
     running: bool,
 }
 
@@ -87,7 +87,17 @@ impl Fanout {
             // Listening starts before `own` is emptied: an event sent meanwhile is in both
             // feeds (and skipped once), never in neither.
             let live = self.transport.listen();
-            tokio::spawn(run(Arc::downgrade(self), live));
+            let fanout = Arc::downgrade(self);
+            let started = std::thread::Builder::new()
+                .name("hub-fanout".into())
+                .spawn(move || run(&fanout, live));
+            if let Err(error) = started {
+                // No thread, no live events: end this subscriber rather than leave it
+                // silent; the next one tries again.
+                tracing::error!(%error, "could not start the fan-out thread");
+                registry.running = false;
+                return subscriber.end();
+            }
         }
         loop {
             match own.try_recv() {
@@ -114,6 +124,12 @@ impl Fanout {
         self.registry.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Writes `event` to every subscriber, framed once.
+    fn deliver(&self, event: &Event) {
+        let chunk = chunked::encode(&event.frame);
+        self.each(|subscriber| subscriber.offer(event, &chunk));
+    }
+
     /// Calls `f` on every open subscriber, in the order they joined, and prunes the list
     /// when most of it is dead.
     fn each(&self, mut f: impl FnMut(&Direct)) {
@@ -131,20 +147,18 @@ impl Fanout {
     }
 }
 
-/// The fan-out task: delivers every event of `live` until the log closes or the fan-out is
-/// dropped (it holds no strong reference, so a dropped hub stops it).
-async fn run(fanout: Weak<Fanout>, mut live: broadcast::Receiver<Arc<Event>>) {
+/// The fan-out thread: delivers every event of `live` until the log closes or the fan-out
+/// is dropped (it holds no strong reference, so a dropped hub stops it). A thread of its
+/// own, not a task: one event's walk over thousands of sockets would otherwise hold a
+/// runtime worker, and whatever waits on it (the publisher's answer, new connections).
+fn run(fanout: &Weak<Fanout>, mut live: broadcast::Receiver<Arc<Event>>) {
     loop {
-        let received = live.recv().await;
+        let received = live.blocking_recv();
         let Some(fanout) = fanout.upgrade() else {
             return;
         };
         match received {
-            Ok(event) => {
-                // Framed once, written to every subscriber as it is.
-                let chunk = chunked::encode(&event.frame);
-                fanout.each(|subscriber| subscriber.offer(&event, &chunk));
-            }
+            Ok(event) => fanout.deliver(&event),
             // The fan-out itself fell behind: every subscriber may have missed events.
             Err(RecvError::Lagged(_)) => fanout.each(Direct::cut_off),
             Err(RecvError::Closed) => {
@@ -153,10 +167,6 @@ async fn run(fanout: Weak<Fanout>, mut live: broadcast::Receiver<Arc<Event>>) {
                 return;
             }
         }
-        drop(fanout);
-        // One event's walk can take a while with many subscribers: let other tasks run
-        // between two.
-        tokio::task::yield_now().await;
     }
 }
 
@@ -327,28 +337,30 @@ mod tests {
                 &fanout,
             )
         };
-        // A first subscriber starts the fan-out, which has not run yet (one thread: it
-        // runs when this test awaits).
+        // The test plays the fan-out: no thread starts, and `deliver` below is the fan-out
+        // catching up on events it has not reached when the second subscriber joins.
+        fanout.lock().running = true;
         let (_first_client, first_server) = socket_pair().await;
         let (mut client, server) = socket_pair().await;
-        // Nothing below awaits until both have joined.
         let first = direct(first_server, EventId::new("aa", (4, 0)));
         fanout.join(&first, &mut feed.listen());
-        // The next subscriber's receiver and the fan-out's both hold an epoch change.
+        // The next subscriber's receiver holds an epoch change the fan-out has not reached.
         let mut own = feed.listen();
-        let send = |event: Event| sender.send(Arc::new(event)).unwrap();
-        send(Event::from_update(
-            EventId::new("aa", (5, 0)),
-            &Update::on_a("five"),
-        ));
-        send(Event::epoch_changed(EventId::new("bb", (0, 0))));
-        send(Event::from_update(
-            EventId::new("bb", (1, 0)),
-            &Update::on_a("one"),
-        ));
+        let events = [
+            Event::from_update(EventId::new("aa", (5, 0)), &Update::on_a("five")),
+            Event::epoch_changed(EventId::new("bb", (0, 0))),
+            Event::from_update(EventId::new("bb", (1, 0)), &Update::on_a("one")),
+        ]
+        .map(Arc::new);
+        for event in &events {
+            sender.send(Arc::clone(event)).unwrap();
+        }
         let second = direct(server, EventId::new("aa", (4, 0)));
-        // It takes the three from its own receiver; the fan-out, still behind, must skip them.
+        // It takes the three from its own receiver; the fan-out, behind, must skip them.
         fanout.join(&second, &mut own);
+        for event in &events {
+            fanout.deliver(event);
+        }
         let seen = read_all(&mut client).await;
         assert_eq!(seen.matches("data: five").count(), 1, "{seen:?}");
         assert_eq!(seen.matches("event: reset").count(), 1, "{seen:?}");

@@ -115,6 +115,7 @@ async fn direct_subscribers_get_heartbeats_when_idle() {
         ..config()
     }))
     .await;
+    let subscribed = Instant::now();
     let mut comments = hub.subscribe("match=/a", &[]).await;
     let mut events = hub.subscribe("match=/a&heartbeat=event", &[]).await;
     let wait = Duration::from_secs(5);
@@ -123,15 +124,21 @@ async fn direct_subscribers_get_heartbeats_when_idle() {
         .await
         .unwrap()
         .starts_with("retry:"));
-    let started = Instant::now();
     assert_eq!(comments.next_within(wait).await.unwrap(), ":\n\n");
-    assert!(started.elapsed() >= Duration::from_millis(150));
+    let first = Instant::now();
+    assert!(first - subscribed >= Duration::from_millis(200));
+    // An event 150 ms after that heartbeat: silence is measured from the last frame written,
+    // so the next heartbeat comes 200 ms after the event (350 ms after the first one), not
+    // 200 ms after the first heartbeat. Lateness on either side only lengthens the gap.
+    tokio::time::sleep(Duration::from_millis(150)).await;
     hub.publish("topic=/a&data=1").await;
     assert_eq!(number(&comments.next_within(wait).await.unwrap()), 1);
-    // Silence is measured from the last frame written, not from the last heartbeat.
-    let after_event = Instant::now();
     assert_eq!(comments.next_within(wait).await.unwrap(), ":\n\n");
-    assert!(after_event.elapsed() >= Duration::from_millis(150));
+    assert!(
+        first.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        first.elapsed()
+    );
 
     let said = "event: heartbeat\ndata: {\"interval_ms\":200}\n\n";
     assert_eq!(events.next_within(wait).await.unwrap(), said);

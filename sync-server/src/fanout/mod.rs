@@ -11,9 +11,12 @@
 //! Order: a subscriber's frames leave in log order. The fan-out writes directly only while
 //! the subscriber's queue is empty; otherwise it appends, and the subscriber's task writes
 //! the queue front to back. A subscriber joins once its replay is written: under the
-//! registry's lock (which the fan-out holds while it delivers an event) it takes every
-//! event still in its own receiver, and the fan-out then skips those by their send number
-//! ([`Event::seq`]), so each event reaches it once, from one feed or the other.
+//! registry's lock it takes every event still in its own receiver and enters the list. The
+//! fan-out takes its copy of the list under the same lock, after it received the event it
+//! is about to deliver, so a subscriber missing from that copy already had the event from
+//! its own receiver; events it had both ways are skipped by their send number
+//! ([`Event::seq`]). Each event reaches it once, in order. The walk itself holds no lock,
+//! so a subscriber joining never waits for one.
 //!
 //! Bounds: a subscriber's queue holds at most `queue` chunks, past which it is cut off with
 //! a reset. The fan-out's own receiver has the same bound: should the fan-out itself fall
@@ -73,9 +76,9 @@ impl Fanout {
     }
 
     /// Adds `subscriber`, whose receiver `own` has listened since before its replay. Under
-    /// the lock that the fan-out holds while it delivers, every event still in `own` is
-    /// offered to it first; the fan-out skips those. When `own` lagged or closed, the
-    /// subscriber is told so and closes instead.
+    /// the registry's lock, every event still in `own` is offered to it first (the fan-out
+    /// skips those), then it enters the list. When `own` lagged or closed, the subscriber
+    /// is told so and closes instead.
     pub fn join(
         self: &Arc<Self>,
         subscriber: &Arc<Direct>,
@@ -131,18 +134,19 @@ impl Fanout {
     }
 
     /// Calls `f` on every open subscriber, in the order they joined, and prunes the list
-    /// when most of it is dead.
+    /// when most of it is dead. Walks a copy of the list taken under the lock (see the
+    /// module's note on order), so joins never wait for a walk over thousands of sockets.
     fn each(&self, mut f: impl FnMut(&Direct)) {
-        let mut registry = self.lock();
+        let subscribers = self.lock().subscribers.clone();
         let mut dead = 0;
-        for weak in &registry.subscribers {
+        for weak in &subscribers {
             match weak.upgrade() {
                 Some(subscriber) => f(&subscriber),
                 None => dead += 1,
             }
         }
-        if dead * 2 > registry.subscribers.len() {
-            registry.subscribers.retain(|s| s.strong_count() > 0);
+        if dead * 2 > subscribers.len() {
+            self.lock().subscribers.retain(|s| s.strong_count() > 0);
         }
     }
 }

@@ -1,5 +1,6 @@
 //! HTTP/1.1 chunked framing of shared frames: a chunk is a size line, the frame as it is, and
-//! CRLF, written as three slices so the frame is never copied.
+//! CRLF. The lean writer writes the three as slices of one vectored write; the fan-out
+//! builds the chunk once per event ([`encode`]) and writes that one buffer to every socket.
 
 use bytes::Bytes;
 use std::io::{IoSlice, Write as _};

@@ -106,6 +106,33 @@ pub struct Subscription {
     pub guard: ConnectionGuard,
 }
 
+#[cfg(test)]
+impl Subscription {
+    /// A subscription to every topic at `position`, with no frames pending, no expiry and a
+    /// minute between heartbeats, for unit tests.
+    pub(crate) fn for_tests(live: broadcast::Receiver<Arc<Event>>, position: EventId) -> Self {
+        let metrics = Arc::new(Metrics::new());
+        Self {
+            pending: VecDeque::new(),
+            live,
+            filter: Filter {
+                selectors: vec![TopicSelector::Any],
+                private: Vec::new(),
+            },
+            position,
+            heartbeat: Duration::from_secs(60),
+            heartbeat_frame: Bytes::from_static(sse::HEARTBEAT),
+            deadline: None,
+            shutdown: CancellationToken::new(),
+            retry_ms: 1000,
+            guard: Arc::new(crate::limits::ConnectionLimiter::new(1))
+                .acquire(None, &metrics.connections)
+                .unwrap_or_else(|_| unreachable!("one slot, taken once")),
+            metrics,
+        }
+    }
+}
+
 /// A stream's state between frames. What an idle subscriber holds, so it is kept small, and
 /// what every event goes through, so nothing here is set up again per event: the shutdown
 /// and expiry waits stay registered, and the heartbeat timer is moved only when it fires.
@@ -266,31 +293,12 @@ pub fn frames(mut sub: Subscription) -> impl Stream<Item = Result<Bytes, Infalli
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::limits::ConnectionLimiter;
     use crate::transport::embedded::Embedded;
     use crate::transport::{Cursor, Replay, Transport, Update};
     use futures_util::StreamExt;
 
     fn subscription(live: broadcast::Receiver<Arc<Event>>, position: EventId) -> Subscription {
-        let metrics = Arc::new(Metrics::new());
-        Subscription {
-            pending: VecDeque::new(),
-            live,
-            filter: Filter {
-                selectors: vec![TopicSelector::Any],
-                private: Vec::new(),
-            },
-            position,
-            heartbeat: Duration::from_secs(60),
-            heartbeat_frame: Bytes::from_static(sse::HEARTBEAT),
-            deadline: None,
-            shutdown: CancellationToken::new(),
-            retry_ms: 1000,
-            guard: Arc::new(ConnectionLimiter::new(1))
-                .acquire(None, &metrics.connections)
-                .unwrap(),
-            metrics,
-        }
+        Subscription::for_tests(live, position)
     }
 
     #[tokio::test(start_paused = true)]

@@ -269,7 +269,6 @@ impl Direct {
         }
         // A heartbeat that had to be queued is written by the task itself, next.
         let _ = state.send(&self.socket, chunk, self.limit, &self.metrics);
-        state.last_sent = now;
         now + period
     }
 

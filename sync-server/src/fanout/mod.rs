@@ -178,39 +178,21 @@ fn run(fanout: &Weak<Fanout>, mut live: broadcast::Receiver<Arc<Event>>) {
 mod tests {
     use super::*;
     use crate::event_id::EventId;
-    use crate::limits::ConnectionLimiter;
     use crate::metrics::Metrics;
     use crate::sse;
     use crate::stream::{Filter, Subscription};
     use crate::topic::TopicSelector;
     use crate::transport::embedded::Embedded;
     use crate::transport::{Cursor, Replay, Update};
-    use bytes::Bytes;
     use std::collections::VecDeque;
     use std::time::Duration;
     use tokio::io::AsyncReadExt;
     use tokio::net::{TcpListener, TcpStream};
-    use tokio_util::sync::CancellationToken;
 
     fn subscription(live: broadcast::Receiver<Arc<Event>>, position: EventId) -> Subscription {
-        let metrics = Arc::new(Metrics::new());
         Subscription {
             pending: VecDeque::from([sse::retry_hint(1000)]),
-            live,
-            filter: Filter {
-                selectors: vec![TopicSelector::Any],
-                private: Vec::new(),
-            },
-            position,
-            heartbeat: Duration::from_secs(60),
-            heartbeat_frame: Bytes::from_static(sse::HEARTBEAT),
-            deadline: None,
-            shutdown: CancellationToken::new(),
-            retry_ms: 1000,
-            guard: Arc::new(ConnectionLimiter::new(1))
-                .acquire(None, &metrics.connections)
-                .unwrap(),
-            metrics,
+            ..Subscription::for_tests(live, position)
         }
     }
 

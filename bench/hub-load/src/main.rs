@@ -77,6 +77,11 @@ struct Args {
     /// Skip the single-client cases (hub vs floor with one subscriber).
     #[arg(long)]
     no_single_client: bool,
+    /// Runs of every case. Each run measures the floor and then each transport, and a
+    /// target is judged on the median of the runs' ratios to their own floor: on 2 shared
+    /// cores one run's ratio moves by 20-30 %.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..))]
+    repeat: u16,
 }
 
 fn default_hub() -> PathBuf {
@@ -120,9 +125,14 @@ async fn run(args: Args) -> Result<Vec<CaseResult>, BenchError> {
     paths.dedup();
     let mut results = Vec::new();
     for &clients in &counts {
-        for &path in &paths {
-            eprintln!("hub-load: {clients} clients, {path} ...");
-            let result = run_case(path, clients, &settings, &redis).await?;
+        for (run, &path) in
+            (1..=usize::from(args.repeat)).flat_map(|run| paths.iter().map(move |path| (run, path)))
+        {
+            eprintln!(
+                "hub-load: {clients} clients, {path}, run {run}/{} ...",
+                args.repeat
+            );
+            let result = run_case(path, clients, run, &settings, &redis).await?;
             eprintln!(
                 "hub-load:   delivered {}/{} ({} subscriptions ended early{})",
                 result.deliveries.delivered,
@@ -147,8 +157,9 @@ async fn run(args: Args) -> Result<Vec<CaseResult>, BenchError> {
 async fn main() -> ExitCode {
     let args = Args::parse();
     let summary = format!(
-        "{} events per case after {} warm-up, at min({}/s, {} deliveries/s / clients); \
-         load average before: {}",
+        "{} run(s) of each case, {} events each after {} warm-up, at min({}/s, {} \
+         deliveries/s / clients); load average before: {}",
+        args.repeat,
         args.events,
         args.warmup,
         args.rate,

@@ -66,6 +66,8 @@ pub struct CaseResult {
     pub path: Path,
     /// Subscriptions.
     pub clients: usize,
+    /// Which repetition of the case this is, from 1.
+    pub run: usize,
     /// Latencies and losses.
     pub deliveries: Deliveries,
     /// Publications per second offered.
@@ -93,22 +95,31 @@ impl CaseResult {
 pub async fn run_case(
     path: Path,
     clients: usize,
+    run: usize,
     settings: &Settings,
     redis: &RedisServer,
 ) -> Result<CaseResult, BenchError> {
     match path {
         Path::Floor => {
-            measure::<RedisSubscriber, RedisPublisher>(path, clients, settings, redis.port(), None)
-                .await
+            measure::<RedisSubscriber, RedisPublisher>(
+                path,
+                clients,
+                run,
+                settings,
+                redis.port(),
+                None,
+            )
+            .await
         }
         Path::Embedded | Path::Redis => {
             let url = redis.url();
-            let prefix = format!("bench-{clients}-{}", std::process::id());
+            let prefix = format!("bench-{clients}-{run}-{}", std::process::id());
             let transport = (path == Path::Redis).then_some((url.as_str(), prefix.as_str()));
             let hub = HubProcess::start(&settings.hub, clients, transport).await?;
             measure::<HubSubscriber, HubPublisher>(
                 path,
                 clients,
+                run,
                 settings,
                 hub.port(),
                 Some(hub.pid()),
@@ -206,6 +217,7 @@ async fn collect(
 async fn measure<S: Subscriber, P: Publisher>(
     path: Path,
     clients: usize,
+    run: usize,
     settings: &Settings,
     port: u16,
     hub_pid: Option<u32>,
@@ -235,6 +247,7 @@ async fn measure<S: Subscriber, P: Publisher>(
     Ok(CaseResult {
         path,
         clients,
+        run,
         rate,
         events_per_sec: deliveries.delivered as f64 * 1e9 / span as f64,
         deliveries,

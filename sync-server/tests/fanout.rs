@@ -9,6 +9,7 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::hub::{Hub, SseClient};
+use support::raw::{subscription, Raw};
 use support::*;
 use sync_server::config::{HubConfig, Limits};
 
@@ -204,4 +205,83 @@ async fn shutdown_reaches_a_subscriber_with_a_full_queue_without_waiting_for_it(
         "{last:?}"
     );
     assert!(hub.stopped_within(Duration::from_secs(5)).await);
+}
+
+/// A hub whose heartbeat (50 ms) comes far more often than its write timeout (1 s), so a
+/// stalled write is interrupted by heartbeats many times before it may fail.
+async fn hub_beating_faster_than_its_write_timeout(subscriber_queue: usize) -> Hub {
+    let config = HubConfig {
+        heartbeat: Duration::from_millis(50),
+        limits: Limits {
+            subscriber_queue,
+            ..Limits::default()
+        },
+        ..config()
+    };
+    Hub::serve_with_write_timeout(state(config), Duration::from_secs(1)).await
+}
+
+/// A subscriber on a fresh connection (so served by the fan-out) that reads its answer's
+/// head and then nothing more.
+async fn stalled_subscriber(hub: &Hub) -> Raw {
+    let mut raw = Raw::connect(&hub.url).await;
+    raw.send(&subscription("/a", "")).await;
+    assert_eq!(raw.head().await.status, 200);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while hub.state.fanout.subscribers() == 0 {
+        assert!(Instant::now() < deadline, "the subscriber never joined");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    raw
+}
+
+/// Waits up to `wait` for the fan-out to have no subscriber left.
+async fn subscribers_gone_within(hub: &Hub, wait: Duration) -> bool {
+    let deadline = Instant::now() + wait;
+    while hub.state.fanout.subscribers() > 0 {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    true
+}
+
+#[tokio::test]
+async fn a_subscriber_that_stops_reading_is_cut_off_although_heartbeats_keep_coming() {
+    let hub = hub_beating_faster_than_its_write_timeout(4).await;
+    let _stalled = stalled_subscriber(&hub).await;
+    // Fill its socket, then its queue: it is cut off, and the reset waits behind a chunk
+    // the client never takes.
+    let padding = "x".repeat(64 * 1024);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !hub
+        .state
+        .metrics
+        .render()
+        .contains("hub_lagged_clients_total 1")
+    {
+        assert!(Instant::now() < deadline, "the queue never filled");
+        hub.publish(&format!("topic=/a&data={padding}")).await;
+    }
+    assert!(
+        subscribers_gone_within(&hub, Duration::from_secs(10)).await,
+        "a write without progress for the write timeout must end the stream"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_ends_a_subscriber_that_stopped_reading_within_the_write_timeout() {
+    let mut hub = hub_beating_faster_than_its_write_timeout(1024).await;
+    let _stalled = stalled_subscriber(&hub).await;
+    // Far more than the loopback buffers hold, and less than the queue bound.
+    let padding = "x".repeat(64 * 1024);
+    for _ in 0..200 {
+        hub.publish(&format!("topic=/a&data={padding}")).await;
+    }
+    hub.state.shutdown.cancel();
+    // Its goodbye waits behind a chunk the client never takes: the stream ends once the
+    // write timeout (1 s) passes without progress, and graceful shutdown with it.
+    assert!(hub.stopped_within(Duration::from_secs(10)).await);
+    assert_eq!(hub.state.fanout.subscribers(), 0);
 }

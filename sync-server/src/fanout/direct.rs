@@ -64,6 +64,11 @@ struct State {
     written: usize,
     /// When the last chunk was written whole, for heartbeats.
     last_sent: Instant,
+    /// When the queue last moved: it started, or some of its front was written. The write
+    /// stall is measured from here, so only progress postpones it (as [`StallGuard`] does).
+    ///
+    /// [`StallGuard`]: crate::listener::StallGuard
+    progress: Instant,
     /// No chunk is taken any more: the stream ends once the queue is written.
     closing: bool,
     /// The socket failed: the stream ends now.
@@ -78,7 +83,7 @@ impl State {
             if self.queue.len() >= limit {
                 self.cut_off(metrics);
             } else {
-                self.queue.push_back(chunk.clone());
+                self.push(chunk.clone());
             }
             return true;
         }
@@ -95,8 +100,16 @@ impl State {
             }
         };
         self.written = written;
-        self.queue.push_back(chunk.clone());
+        self.push(chunk.clone());
         true
+    }
+
+    /// Queues `chunk`; a queue that starts now starts its stall clock.
+    fn push(&mut self, chunk: Bytes) {
+        if self.queue.is_empty() {
+            self.progress = Instant::now();
+        }
+        self.queue.push_back(chunk);
     }
 
     /// Ends the stream with a reset: events are lost to it.
@@ -119,7 +132,9 @@ impl State {
         }
         self.closing = true;
         self.queue.truncate(1);
-        self.queue.extend(frames.iter().map(|f| chunked::encode(f)));
+        for frame in frames {
+            self.push(chunked::encode(frame));
+        }
     }
 }
 
@@ -143,6 +158,7 @@ impl Direct {
                 queue: pending.into_iter().map(|f| chunked::encode(&f)).collect(),
                 written: 0,
                 last_sent: Instant::now(),
+                progress: Instant::now(),
                 closing: false,
                 broken: false,
             }),
@@ -204,17 +220,19 @@ impl Direct {
     }
 
     /// Writes the queue's front chunk, waiting for the socket as needed. Progress is
-    /// recorded as it is made, so the write may be abandoned (for a shutdown, say) and
-    /// resumed. Fails when the socket does, or stays full for `stall`.
+    /// recorded as it is made, so the write may be abandoned (for a heartbeat or a shutdown,
+    /// say) and resumed. Fails when the socket does, or when the queue has not moved for
+    /// `stall`: the deadline lives in the state, so abandoning and resuming the write does
+    /// not restart it.
     async fn write_front(&self, stall: Duration) -> io::Result<()> {
         loop {
-            let (chunk, written) = {
+            let (chunk, written, stalled_at) = {
                 let state = self.lock();
                 if state.broken {
                     return Err(io::ErrorKind::BrokenPipe.into());
                 }
                 match state.queue.front() {
-                    Some(chunk) => (chunk.clone(), state.written),
+                    Some(chunk) => (chunk.clone(), state.written, state.progress + stall),
                     None => return Ok(()),
                 }
             };
@@ -225,6 +243,7 @@ impl Direct {
                 Ok(n) => {
                     let mut state = self.lock();
                     state.written += n;
+                    state.progress = Instant::now();
                     if state.written == chunk.len() {
                         state.queue.pop_front();
                         state.written = 0;
@@ -237,7 +256,7 @@ impl Direct {
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    tokio::time::timeout(stall, self.socket.writable())
+                    tokio::time::timeout_at(stalled_at, self.socket.writable())
                         .await
                         .map_err(|_| {
                             io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading")

@@ -6,7 +6,7 @@
 
 use crate::error::HubError;
 use crate::event_id::EventId;
-use crate::publish::{authorize_publish, publish_update, read_body};
+use crate::publish::{authorize_publish, check_data, publish_update, read_body};
 use crate::transport::Update;
 use crate::AppState;
 use axum::extract::{Request, State};
@@ -28,7 +28,10 @@ pub async fn handler(
         .any(|(name, value)| name == "private" && !matches!(value.as_ref(), "false" | "off" | "0"));
     let topic = invalidation.namespace.topic();
     authorize_publish(&state, &parts.headers, std::slice::from_ref(&topic))?;
-    let id = publish_invalidation(&state, &invalidation, private).await?;
+    let update = invalidation_update(&invalidation, private);
+    // The same data limit as a form publication: the JSON published is not the body.
+    check_data(&update.data, state.config.limits.max_data_bytes)?;
+    let id = publish_update(&state, update).await?;
     Ok(Json(
         serde_json::json!({ "id": id.to_string(), "topic": topic }),
     ))
@@ -42,12 +45,16 @@ pub async fn publish_invalidation(
     invalidation: &Invalidation,
     private: bool,
 ) -> Result<EventId, HubError> {
-    let update = Update {
+    publish_update(state, invalidation_update(invalidation, private)).await
+}
+
+/// `invalidation` as a `type: invalidate` update on its namespace's topic.
+fn invalidation_update(invalidation: &Invalidation, private: bool) -> Update {
+    Update {
         topics: vec![invalidation.namespace.topic()],
         data: invalidation.to_json(),
         private,
         kind: Some(TYPE_INVALIDATE.to_owned()),
         retry: None,
-    };
-    publish_update(state, update).await
+    }
 }

@@ -66,13 +66,18 @@ fn parse_form(body: &[u8], state: &AppState) -> Result<Update, HubError> {
             limits.topics_per_subscription
         )));
     }
-    if update.data.len() > limits.max_data_bytes {
+    check_data(&update.data, limits.max_data_bytes)?;
+    Ok(update)
+}
+
+/// Answers 413 when an update's `data` is over `max` bytes.
+pub fn check_data(data: &str, max: usize) -> Result<(), HubError> {
+    if data.len() > max {
         return Err(HubError::PayloadTooLarge(format!(
-            "data must be at most {} bytes",
-            limits.max_data_bytes
+            "data must be at most {max} bytes"
         )));
     }
-    Ok(update)
+    Ok(())
 }
 
 /// Checks that the request may publish to every one of `topics`.

@@ -123,6 +123,33 @@ async fn oversized_data_and_bodies_are_a_413() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
+#[tokio::test]
+async fn an_invalidation_whose_data_is_over_the_data_limit_is_a_413() {
+    let state = limited(Limits {
+        max_body_bytes: 10_000,
+        max_data_bytes: 100,
+        ..Limits::default()
+    });
+    let invalidate = |keys: &[String]| {
+        let body = serde_json::json!({ "ns": "shop", "keys": keys }).to_string();
+        Request::post("/invalidate")
+            .header("authorization", format!("Bearer {}", publisher_token()))
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let small = invalidate(&["product:1".to_owned()]);
+    let response = app(state.clone()).oneshot(small).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    // A body well within max_body_bytes whose published data is not within max_data_bytes.
+    let keys: Vec<String> = (0..20).map(|n| format!("product:{n}")).collect();
+    let (status, body) = error_of(&state, invalidate(&keys)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large"))
+    );
+    assert!(body["message"].as_str().unwrap().contains("100"), "{body}");
+}
+
 fn from(ip: [u8; 4]) -> Request<Body> {
     let mut request = subscribe_request("match=/a");
     request

@@ -106,6 +106,13 @@ fn selectors(specs: &[TopicSpec]) -> Result<Vec<TopicSelector>, HubError> {
         .collect()
 }
 
+/// When a token whose `exp` is `seconds` expires, `None` for never. An expiry past what
+/// [`SystemTime`] can hold (hundreds of billions of years ahead) cannot come while this
+/// process runs, so the signed token is honoured as one without expiry rather than refused.
+fn expiry(seconds: u64) -> Option<SystemTime> {
+    UNIX_EPOCH.checked_add(Duration::from_secs(seconds))
+}
+
 fn invalid(message: impl Into<String>) -> HubError {
     HubError::Unauthorized {
         token_given: true,
@@ -187,7 +194,7 @@ impl Auth {
         let typ = header.typ.as_deref().unwrap_or("").to_ascii_lowercase();
         let at_jwt = typ == "at+jwt" || typ == "application/at+jwt";
         let mut grants = Grants {
-            expires_at: data.claims.exp.map(|s| UNIX_EPOCH + Duration::from_secs(s)),
+            expires_at: data.claims.exp.and_then(expiry),
             ..Grants::default()
         };
         if !data.claims.authorization_details.is_empty() && !at_jwt {

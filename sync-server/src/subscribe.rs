@@ -153,7 +153,8 @@ pub async fn handler(
         deadline: grants
             .as_ref()
             .and_then(|g| g.remaining())
-            .map(|d| tokio::time::Instant::now() + d),
+            // Past what the clock can hold: never, as far as this process is concerned.
+            .and_then(|d| tokio::time::Instant::now().checked_add(d)),
         shutdown: state.shutdown.clone(),
         retry_ms: state.config.retry_ms,
         metrics: state.metrics.clone(),

@@ -75,6 +75,34 @@ async fn a_stream_ends_when_its_token_expires() {
 }
 
 #[tokio::test]
+async fn a_token_expiring_past_what_the_clock_can_hold_is_accepted_and_never_ends_the_stream() {
+    let state = state(HubConfig::default());
+    // u64::MAX seconds is past what SystemTime holds; i64::MAX seconds is just within it.
+    for exp in [u64::MAX, i64::MAX.unsigned_abs()] {
+        let claims = serde_json::json!({
+            "exp": exp,
+            "mercure": {"publish": ["*"], "subscribe": ["*"]},
+        });
+        let key = jsonwebtoken::EncodingKey::from_secret(SECRET);
+        let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap();
+        let request = Request::get(format!("{}?match=/a", sync_server::MERCURE_PATH))
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        let response = app(state.clone()).oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 200, "exp {exp}");
+        let mut events = Events::new(response);
+        let response = app(state.clone())
+            .oneshot(publish_request(&token, &format!("topic=/a&data={exp}")))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "exp {exp}");
+        let event = events.next_event().await.unwrap();
+        assert_eq!(field(&event, "data"), Some(exp.to_string().as_str()));
+    }
+}
+
+#[tokio::test]
 async fn shutdown_tells_streams_to_reconnect() {
     let state = state(config());
     let mut events = subscribe(&state, "match=/a").await;

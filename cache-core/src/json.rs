@@ -26,9 +26,6 @@ impl JsonError {
 
 type Result<T> = std::result::Result<T, JsonError>;
 
-/// Nesting deeper than this is refused, so hostile input cannot exhaust the stack.
-const MAX_DEPTH: usize = 64;
-
 /// A cursor over JSON text.
 pub struct Reader<'a> {
     src: &'a str,
@@ -266,33 +263,96 @@ impl<'a> Reader<'a> {
     pub fn raw_value(&mut self) -> Result<&'a str> {
         self.ws();
         let start = self.pos;
-        self.skip_value(0)?;
+        self.skip_value()?;
         Ok(&self.src[start..self.pos])
     }
 
-    fn skip_value(&mut self, depth: usize) -> Result<()> {
-        if depth > MAX_DEPTH {
-            return self.fail("nested too deeply");
+    /// Skips one value, validating it without decoding it. It keeps its own stack of open
+    /// containers instead of recursing, so any nesting `JSON.stringify` produces is accepted
+    /// and hostile nesting cannot exhaust the call stack.
+    fn skip_value(&mut self) -> Result<()> {
+        // Open containers, innermost last: `true` for an array, `false` for an object.
+        let mut open: Vec<bool> = Vec::new();
+        loop {
+            // A value starts here.
+            match self.peek() {
+                Some(b'"') => self.skip_string()?,
+                Some(b'{') => {
+                    self.pos += 1;
+                    if !self.eat(b'}') {
+                        open.push(false);
+                        self.skip_member_name()?;
+                        continue;
+                    }
+                }
+                Some(b'[') => {
+                    self.pos += 1;
+                    if !self.eat(b']') {
+                        open.push(true);
+                        continue;
+                    }
+                }
+                Some(b'-' | b'0'..=b'9') => self.skip_number()?,
+                _ if self.literal("true") || self.literal("false") || self.literal("null") => {}
+                _ => return self.fail("expected a value"),
+            }
+            // A value ended: close containers until one has a next member.
+            loop {
+                let Some(&in_array) = open.last() else {
+                    return Ok(());
+                };
+                if self.eat(if in_array { b']' } else { b'}' }) {
+                    open.pop();
+                    continue;
+                }
+                if in_array {
+                    self.expect(b',', "expected , or ]")?;
+                } else {
+                    self.expect(b',', "expected , or }")?;
+                    self.skip_member_name()?;
+                }
+                break;
+            }
         }
-        match self.peek() {
-            Some(b'"') => self.string().map(drop),
-            Some(b'{') => self.object(|r, _| r.skip_value(depth + 1)),
-            Some(b'[') => {
-                self.pos += 1;
-                if self.eat(b']') {
+    }
+
+    fn skip_member_name(&mut self) -> Result<()> {
+        if self.peek() != Some(b'"') {
+            return self.fail("expected a string");
+        }
+        self.skip_string()?;
+        self.expect(b':', "expected :")
+    }
+
+    /// Skips a string, validating its escapes without decoding them: a `\u` escape of a
+    /// lone surrogate is valid JSON (`JSON.stringify` writes one for a lone surrogate) even
+    /// though it cannot become a Rust `String`.
+    fn skip_string(&mut self) -> Result<()> {
+        self.expect(b'"', "expected a string")?;
+        loop {
+            match self.bytes().get(self.pos) {
+                Some(b'"') => {
+                    self.pos += 1;
                     return Ok(());
                 }
-                loop {
-                    self.skip_value(depth + 1)?;
-                    if self.eat(b']') {
-                        return Ok(());
+                Some(b'\\') => {
+                    self.pos += 1;
+                    match self.bytes().get(self.pos) {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
+                            self.pos += 1
+                        }
+                        Some(b'u') => {
+                            self.pos += 1;
+                            self.hex4()?;
+                        }
+                        Some(_) => return self.fail("invalid escape"),
+                        None => return self.fail("unterminated escape"),
                     }
-                    self.expect(b',', "expected , or ]")?;
                 }
+                Some(&b) if b < 0x20 => return self.fail("control character in string"),
+                Some(_) => self.pos += 1,
+                None => return self.fail("unterminated string"),
             }
-            Some(b'-' | b'0'..=b'9') => self.skip_number(),
-            _ if self.literal("true") || self.literal("false") || self.literal("null") => Ok(()),
-            _ => self.fail("expected a value"),
         }
     }
 
@@ -422,11 +482,29 @@ mod tests {
             let mut r = Reader::new(bad);
             assert!(r.raw_value().is_err() || r.end().is_err(), "{bad}");
         }
-        let deep = "[".repeat(1000);
-        assert_eq!(
-            Reader::new(&deep).raw_value().unwrap_err().what,
-            "nested too deeply"
+        // Any depth is accepted (no recursion), and unclosed nesting is still refused.
+        let deep = format!(
+            "{}{}{}",
+            "[{\"a\":".repeat(50_000),
+            "1",
+            "}]".repeat(50_000)
         );
+        assert_eq!(Reader::new(&deep).raw_value().unwrap(), deep);
+        assert_eq!(
+            Reader::new(&"[".repeat(100_000))
+                .raw_value()
+                .unwrap_err()
+                .what,
+            "expected a value"
+        );
+        // What JSON.stringify writes for a lone surrogate, in a value or a member name, is
+        // valid JSON; a broken escape is not.
+        for lone in [r#""ab\ud83d""#, r#"{"\udc00":1}"#, r#"["\ud800\u0041"]"#] {
+            assert_eq!(Reader::new(lone).raw_value().unwrap(), lone);
+        }
+        for bad in [r#""\u12""#, r#""\x""#, "\"a\u{1}\""] {
+            assert!(Reader::new(bad).raw_value().is_err(), "{bad}");
+        }
     }
 
     #[test]

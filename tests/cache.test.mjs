@@ -346,10 +346,20 @@ test('disabled storage falls back to memory, says so once, and keeps working', a
         get() { throw new DOMException('denied', 'SecurityError'); },
       });
       const c = await lib.createCache({ namespace: 'fb', storage: 'local' });
-      c.set('a', { x: 1 });
-      return { a: c.get('a'), fallback: c.stats().fallback, storage: c.storage };
+      const value = { x: 1, when: new Date(0) };
+      c.set('a', value);
+      // Web Storage's value semantics stay: copies of JSON values, the rest refused.
+      let fn;
+      try { c.set('fn', () => 1); fn = 'stored'; } catch (err) { fn = `${err.name} ${err.code}`; }
+      return { a: c.get('a'), copy: c.get('a') !== value, fn, fallback: c.stats().fallback, storage: c.storage };
     });
-    assert.deepEqual(r, { a: { x: 1 }, fallback: true, storage: 'memory' });
+    assert.deepEqual(r, {
+      a: { x: 1, when: '1970-01-01T00:00:00.000Z' },
+      copy: true,
+      fn: 'TypeError InvalidValue',
+      fallback: true,
+      storage: 'memory',
+    });
     assert.equal(warnings.filter((w) => w.includes('falls back to memory')).length, 1);
   } finally {
     await context.close();
@@ -376,6 +386,258 @@ test('two pages of one origin stay coherent through localStorage', async () => {
     await b.waitForFunction(() => cache.keys().length === 0);
     const heard = await b.evaluate(() => window.heard);
     assert.deepEqual(heard, ['set product:1', 'set product:1', 'remove product:1', 'set x', 'remove x']);
+    assert.deepEqual(a.errors, []);
+    assert.deepEqual(b.errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('strings with a lone surrogate are refused, so no two keys share an entry', async () => {
+  const r = await inPage(async () => {
+    const c = await lib.createCache({ namespace: 'lone', storage: 'local' });
+    // TextEncoder would turn each of these into U+FFFD, the key of this entry.
+    c.set('\uFFFD', 'replacement');
+    const codes = [];
+    const attempts = [
+      () => c.set('\uD800', 'A'),
+      () => c.set('\uDBFF', 'B'),
+      () => c.set('ok', 1, { tags: ['\uDC00'] }),
+      () => c.remove('\uD800'),
+      () => c.invalidate({ keys: ['\uD800'] }),
+      () => c.invalidate({ patterns: ['\uD800*'] }),
+      () => c.invalidate({ tags: ['\uD800'] }),
+      () => c.subscribe('\uDC00', () => {}),
+      () => lib.key('product', '\uD800'),
+    ];
+    for (const attempt of attempts) {
+      try { attempt(); codes.push('accepted'); } catch (err) { codes.push(`${err.name}:${err.code}`); }
+    }
+    const loaded = await c.getOrSet('\uD800', async () => 'x').then(() => 'resolved', (err) => `${err.name}:${err.code}`);
+    c.set('emoji:😀', 'pair');
+    return {
+      codes,
+      loaded,
+      lone: c.get('\uD800'),
+      replacement: c.get('\uFFFD'),
+      emoji: c.get('emoji:😀'),
+      keys: c.keys().sort(),
+      corrupt: c.stats().corrupt,
+    };
+  });
+  assert.deepEqual(r, {
+    codes: [
+      'CacheError:InvalidKey',
+      'CacheError:InvalidKey',
+      'CacheError:InvalidTag',
+      'CacheError:InvalidKey',
+      'CacheError:InvalidKey',
+      'CacheError:InvalidPattern',
+      'CacheError:InvalidTag',
+      'CacheError:InvalidPattern',
+      'CacheError:InvalidKey',
+    ],
+    loaded: 'CacheError:InvalidKey',
+    lone: undefined,
+    replacement: 'replacement',
+    emoji: 'pair',
+    keys: ['emoji:😀', '\uFFFD'],
+    corrupt: 0,
+  });
+});
+
+test('selectors, tags and options of the wrong type are typed errors, never misread', async () => {
+  const r = await inPage(async () => {
+    const c = await lib.createCache({ namespace: 'types' });
+    c.set('product:1', 1).set('cart', 2, { tags: ['catalog'] });
+    const codes = [];
+    const attempts = [
+      // A string where an array belongs must not become one selector per character ('*'!).
+      () => c.invalidate({ patterns: 'product:*' }),
+      () => c.invalidate({ keys: 'cart' }),
+      () => c.invalidate({ tags: 'catalog' }),
+      () => c.set('x', 1, { tags: 'catalog' }),
+      () => c.invalidate({ keys: [42] }),
+      () => c.set(42, 1),
+      () => c.remove(undefined),
+    ];
+    for (const attempt of attempts) {
+      try { attempt(); codes.push('accepted'); } catch (err) { codes.push(`${err.name}:${err.code}`); }
+    }
+    const opened = [];
+    for (const options of [
+      { namespace: 'v', version: 1.5 },
+      { namespace: 'v', version: -1 },
+      { namespace: 'v', version: '2' },
+      { namespace: 'v', version: 2 ** 32 },
+      {},
+      { namespace: '\uD800' },
+      { namespace: 's', storage: 5 },
+    ]) {
+      opened.push(await lib.createCache(options).then(() => 'accepted', (err) => `${err.name}:${err.code}`));
+    }
+    // An option given as undefined keeps its default.
+    const d = await lib.createCache({ namespace: 'defaults', storage: undefined, version: undefined, defaultTtlMs: undefined });
+    d.set('a', 1);
+    return { codes, opened, keys: c.keys(), defaults: [d.get('a'), d.storage] };
+  });
+  assert.deepEqual(r, {
+    codes: [
+      'CacheError:InvalidOption',
+      'CacheError:InvalidOption',
+      'CacheError:InvalidOption',
+      'CacheError:InvalidOption',
+      'CacheError:InvalidKey',
+      'CacheError:InvalidKey',
+      'CacheError:InvalidKey',
+    ],
+    opened: [
+      'CacheError:InvalidOption',
+      'CacheError:InvalidOption',
+      'CacheError:InvalidOption',
+      'CacheError:InvalidOption',
+      'CacheError:InvalidNamespace',
+      'CacheError:InvalidNamespace',
+      'CacheError:InvalidOption',
+    ],
+    keys: ['cart', 'product:1'],
+    defaults: [1, 'memory'],
+  });
+});
+
+test('a getOrSet joins only a load its key has not been touched since', async () => {
+  const r = await inPage(async () => {
+    const c = await lib.createCache({ namespace: 'join' });
+    let calls = 0;
+    let releaseCart;
+    const cartGate = new Promise((resolve) => (releaseCart = resolve));
+    const before = c.getOrSet('cart', async () => { calls++; await cartGate; return 'old'; });
+    c.remove('cart');
+    const afterRemove = c.getOrSet('cart', async () => { calls++; return 'new'; });
+    // An invalidation of other keys (every hub message) does not split a load in two.
+    let releaseProduct;
+    const productGate = new Promise((resolve) => (releaseProduct = resolve));
+    const first = c.getOrSet('product:1', async () => { calls++; await productGate; return 'p'; });
+    c.invalidate({ keys: ['other'], tags: ['elsewhere'] });
+    const second = c.getOrSet('product:1', async () => { calls++; return 'second loader'; });
+    releaseCart();
+    releaseProduct();
+    return {
+      before: await before,
+      afterRemove: await afterRemove,
+      first: await first,
+      second: await second,
+      calls,
+      stored: [c.get('cart'), c.get('product:1')],
+    };
+  });
+  assert.deepEqual(r, { before: 'old', afterRemove: 'new', first: 'p', second: 'p', calls: 3, stored: ['new', 'p'] });
+});
+
+test('getOrSet checks its options before loading, and returns a loaded value it cannot keep', async () => {
+  const { context, page } = await env.open();
+  try {
+    const warnings = [];
+    page.on('console', (m) => m.type() === 'warning' && warnings.push(m.text()));
+    const r = await page.evaluate(async () => {
+      const c = await lib.createCache({ namespace: 'keep', storage: 'local' });
+      let calls = 0;
+      const badTtl = await c.getOrSet('k', async () => { calls++; return 1; }, { ttlMs: 0 })
+        .then(() => 'resolved', (err) => `${err.name}:${err.code}`);
+      const fn = () => 1;
+      const [a, b] = await Promise.all([
+        c.getOrSet('fn', async () => { calls++; return { fn }; }),
+        c.getOrSet('fn', async () => { calls++; return 'never'; }),
+      ]);
+      return { badTtl, calls, same: a.fn === fn && b === a, kept: c.has('fn') };
+    });
+    assert.deepEqual(r, { badTtl: 'CacheError:InvalidTtl', calls: 1, same: true, kept: false });
+    assert.equal(warnings.filter((w) => w.includes("could not keep 'fn'")).length, 1);
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('Web Storage refuses values JSON would read back changed, and keeps every JSON value', async () => {
+  const r = await inPage(async () => {
+    const c = await lib.createCache({ namespace: 'strict-json', storage: 'local' });
+    const refused = [];
+    const changed = [['NaN', NaN], ['Infinity', { n: -Infinity }], ['map', new Map([[1, 2]])], ['set', { s: new Set([1]) }],
+      ['undefined in array', [1, undefined]], ['toJSON undefined', { toJSON() { return undefined; } }]];
+    for (const [name, value] of changed) {
+      try { c.set(name, value); refused.push(`${name}: stored`); } catch (err) { refused.push(`${name}: ${err.name} ${err.code}`); }
+    }
+    // JSON.stringify writes a lone surrogate as a \u escape, and nests as deep as asked.
+    let deep = 'bottom';
+    for (let i = 0; i < 500; i++) deep = i % 2 ? [deep] : { d: deep };
+    c.set('lone', 'ab\uD83D').set('deep', deep).set('absent', { a: 1, gone: undefined });
+    // A second cache on the namespace reads the records back, as a reload or another tab does.
+    const again = await lib.createCache({ namespace: 'strict-json', storage: 'local' });
+    return {
+      refused,
+      lone: again.get('lone') === 'ab\uD83D',
+      deep: JSON.stringify(again.get('deep')) === JSON.stringify(deep),
+      absent: again.get('absent'),
+      corrupt: again.stats().corrupt,
+      keys: again.keys().sort(),
+    };
+  });
+  assert.deepEqual(r, {
+    refused: [
+      'NaN: TypeError InvalidValue',
+      'Infinity: TypeError InvalidValue',
+      'map: TypeError InvalidValue',
+      'set: TypeError InvalidValue',
+      'undefined in array: TypeError InvalidValue',
+      'toJSON undefined: TypeError InvalidValue',
+    ],
+    lone: true,
+    deep: true,
+    absent: { a: 1 },
+    corrupt: 0,
+    keys: ['absent', 'deep', 'lone'],
+  });
+});
+
+test('a cache with a smaller maxBytes leaves larger records alone; sizes match after a reload', async () => {
+  const r = await inPage(async () => {
+    const big = await lib.createCache({ namespace: 'sizes', storage: 'local' });
+    big.set('large', 'x'.repeat(4000)).set('small', 's');
+    const small = await lib.createCache({ namespace: 'sizes', storage: 'local', maxBytes: 1000 });
+    const reopened = await lib.createCache({ namespace: 'sizes', storage: 'local' });
+    return {
+      small: { keys: small.keys(), corrupt: small.stats().corrupt },
+      stored: Object.keys(localStorage).sort(),
+      bytes: [big.stats().bytes, reopened.stats().bytes],
+      large: reopened.get('large')?.length,
+    };
+  });
+  assert.deepEqual(r.small, { keys: ['small'], corrupt: 0 });
+  assert.deepEqual(r.stored, ['cw:sizes:v1:large', 'cw:sizes:v1:small']);
+  assert.equal(r.bytes[0], r.bytes[1], 'the writer and a reload count the same bytes');
+  assert.equal(r.large, 4000);
+});
+
+test("another tab's localStorage.clear() does not remove what was written after it", async () => {
+  const { context, pages: [a, b] } = await env.open(2);
+  try {
+    const setup = async () => {
+      window.cache = await lib.createCache({ namespace: 'clear-race', storage: 'local' });
+    };
+    await a.evaluate(setup);
+    await b.evaluate(setup);
+    await a.evaluate(() => cache.set('cart', 'old'));
+    await b.waitForFunction(() => cache.get('cart') === 'old');
+    // A logout-style clear, then a write in the same task. (Chromium hands b each change
+    // with its event, so b's view never runs ahead of the event it handles; the cache also
+    // leaves the storage alone on a clear event for engines and timings where it could.)
+    await a.evaluate(() => { localStorage.clear(); cache.set('cart', 'new'); });
+    await b.waitForFunction(() => cache.get('cart') === 'new', null, { timeout: 5000 });
+    // Give a any storage event b may have caused, then look at both tabs and the storage.
+    await b.evaluate(() => new Promise((resolve) => setTimeout(resolve, 200)));
+    const seen = await a.evaluate(() => [cache.get('cart'), localStorage.getItem('cw:clear-race:v1:cart') !== null]);
+    assert.deepEqual(seen, ['new', true]);
     assert.deepEqual(a.errors, []);
     assert.deepEqual(b.errors, []);
   } finally {

@@ -3,7 +3,7 @@
 // Map; the wasm `RawCache` owns expiry, recency, bounds, tags, records and statistics. A hit
 // is one Map lookup plus one numeric wasm call, never a string crossing the boundary.
 import { bindings } from './wasm.js';
-import { CLOSED, invalidValue } from './errors.js';
+import { CLOSED, cacheError, checkString, checkStrings, invalidValue } from './errors.js';
 import { globToRegExp } from './glob.js';
 
 // Codes of the wasm side's events: removals, and writes made elsewhere (another tab, a
@@ -20,21 +20,32 @@ export const DEFAULTS = Object.freeze({
   maxBytes: Infinity,
 });
 
-// JSON.stringify silently drops functions and symbols; a cache that dropped part of a value
-// would be wrong, so they are refused. BigInt and cycles already throw TypeErrors.
+// JSON.stringify silently drops functions and symbols, turns NaN and Infinity into null, a
+// Map or Set into {} and undefined in an array into null. A cache that read back something
+// else than it was given would be wrong, so these are refused. (BigInt and cycles throw
+// already. A property holding undefined is left out, and reads back as undefined.)
 function strictReplacer(_key, value) {
   const t = typeof value;
   if (t === 'function' || t === 'symbol') throw invalidValue(`a ${t} cannot be stored in Web Storage`);
+  if (t === 'number' && !Number.isFinite(value)) throw invalidValue(`${value} cannot be stored in Web Storage (JSON would read it back as null)`);
+  if (t === 'object' && (value instanceof Map || value instanceof Set)) {
+    throw invalidValue('a Map or Set cannot be stored in Web Storage (JSON would read it back as {})');
+  }
+  if (value === undefined && Array.isArray(this)) throw invalidValue('undefined in an array cannot be stored in Web Storage (JSON would read it back as null)');
   return value;
 }
 
 function toJson(value) {
+  let json;
   try {
-    return JSON.stringify(value, strictReplacer);
+    json = JSON.stringify(value, strictReplacer);
   } catch (err) {
     if (err?.code === 'InvalidValue') throw err;
     throw invalidValue(`value is not JSON-serializable (${err?.message ?? err})`);
   }
+  // A toJSON() that answers undefined leaves nothing to store.
+  if (json === undefined) throw invalidValue('value has no JSON form (its toJSON() returned undefined)');
+  return json;
 }
 
 /** Rough size of a memory entry: what its JSON would weigh, 64 bytes when it has none. */
@@ -49,12 +60,27 @@ export function estimateBytes(value) {
   }
 }
 
+// `createCache` options over the defaults; an option given as `undefined` keeps its default.
+function options(given) {
+  const o = { ...DEFAULTS };
+  for (const [name, value] of Object.entries(given ?? {})) if (value !== undefined) o[name] = value;
+  checkString(o.namespace, 'InvalidNamespace', 'namespace');
+  if (typeof o.storage !== 'string') throw cacheError('InvalidOption', "storage must be 'memory', 'local' or 'session'");
+  // The version is part of every storage key: a coerced one (1.5 as 1, -1 as 4294967295)
+  // would open, and drop, another version's entries.
+  if (!Number.isInteger(o.version) || o.version < 0 || o.version > 0xffff_ffff) {
+    throw cacheError('InvalidOption', 'version must be an integer from 0 to 4294967295');
+  }
+  return o;
+}
+
 export class Cache {
   #raw;
   #clock;
   #defaultTtl;
   #sizeOf;
   #persistent;
+  #jsonValues;
   #slots = new Map();
   #keys = [];
   #values = [];
@@ -65,13 +91,16 @@ export class Cache {
   #generation = 0;
 
   /** @internal Use `createCache`. */
-  constructor(options = {}) {
-    const o = { ...DEFAULTS, ...options };
+  constructor(given = {}) {
+    const o = options(given);
     this.#clock = o.clock ?? Date.now;
     this.#defaultTtl = o.defaultTtlMs;
     this.namespace = o.namespace;
     this.#raw = new bindings.RawCache(o.storage, o.namespace, o.version, o.maxEntries, o.maxBytes, this.#clock());
     this.#persistent = this.#raw.persistent;
+    // A Web Storage cache that fell back to memory keeps Web Storage's value semantics (JSON
+    // values, read back as copies), so an app behaves the same where storage is disabled.
+    this.#jsonValues = o.storage !== 'memory';
     this.#sizeOf = o.sizeOf ?? (o.maxBytes === Infinity ? () => 0 : estimateBytes);
     this.storage = this.#persistent ? o.storage : 'memory';
     this.#drain();
@@ -121,12 +150,13 @@ export class Cache {
    * expiry), with optional `tags`. Web Storage caches take JSON values only.
    */
   set(key, value, options) {
+    checkString(key, 'InvalidKey', 'key');
     if (value === undefined) throw invalidValue('undefined cannot be cached; use remove()');
     const ttl = options?.ttlMs ?? this.#defaultTtl;
-    const tags = options?.tags;
+    const tags = checkStrings(options?.tags, 'InvalidTag', 'tags');
     // Web Storage caches keep the JSON and decode it on first read, so a value reads back
     // exactly as it will after a reload (a Date as its ISO string, say).
-    const json = this.#persistent ? toJson(value) : undefined;
+    const json = this.#jsonValues ? toJson(value) : undefined;
     const bytes = this.#persistent ? 0 : this.#sizeOf(value, key);
     const known = this.#slots.get(key);
     let slot;
@@ -142,7 +172,7 @@ export class Cache {
       if (slot === undefined) this.#drain();
     }
     this.#keys[slot] = key;
-    this.#values[slot] = this.#persistent ? undefined : value;
+    this.#values[slot] = this.#jsonValues ? undefined : value;
     this.#json[slot] = json;
     if (known !== slot) this.#slots.set(key, slot);
     if (this.#raw.pendingEvents() > 0) this.#drain();
@@ -152,7 +182,7 @@ export class Cache {
 
   /** Removes `key`; `true` if it was there. */
   remove(key) {
-    const removed = this.#raw.remove(key);
+    const removed = this.#raw.remove(checkString(key, 'InvalidKey', 'key'));
     this.#drain();
     return removed;
   }
@@ -184,16 +214,16 @@ export class Cache {
    * stored.
    */
   getOrSet(key, loader, options) {
-    const cached = this.get(key);
-    if (cached !== undefined) return Promise.resolve(cached);
-    // A load that began before an invalidation may bring data the server has since replaced:
-    // a caller that comes after the invalidation starts a load of its own instead of joining.
-    const running = this.#loads.get(key);
-    if (running?.generation === this.#generation) return running.load;
-    const generation = this.#generation;
     let ticket;
     try {
-      ticket = this.#raw.beginLoad(key, options?.tags);
+      checkString(key, 'InvalidKey', 'key');
+      const cached = this.get(key);
+      if (cached !== undefined) return Promise.resolve(cached);
+      // A load that began before its key was invalidated, removed or rewritten may bring data
+      // that has since been replaced: a caller that comes after that starts its own load.
+      const running = this.#loads.get(key);
+      if (running !== undefined && this.#raw.loadIsFresh(running.ticket)) return running.load;
+      ticket = this.#raw.beginLoad(key, checkStrings(options?.tags, 'InvalidTag', 'tags'), options?.ttlMs ?? this.#defaultTtl);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -201,7 +231,7 @@ export class Cache {
       .then(loader)
       .then(
         (value) => {
-          if (this.#raw.finishLoad(ticket) && value !== undefined) this.set(key, value, options);
+          if (this.#raw.finishLoad(ticket) && value !== undefined) this.#keep(key, value, options);
           return value;
         },
         (err) => {
@@ -212,8 +242,18 @@ export class Cache {
       .finally(() => {
         if (this.#loads.get(key)?.load === load) this.#loads.delete(key);
       });
-    this.#loads.set(key, { load, generation });
+    this.#loads.set(key, { load, ticket });
     return load;
+  }
+
+  // Stores a loaded value. The value itself is good: when keeping it fails (a full quota, a
+  // value Web Storage cannot hold) the callers still get it, and the console says why.
+  #keep(key, value, options) {
+    try {
+      this.set(key, value, options);
+    } catch (err) {
+      console.warn(`cache-wasm: getOrSet could not keep '${key}' in namespace '${this.namespace}':`, err);
+    }
   }
 
   /**
@@ -221,6 +261,9 @@ export class Cache {
    * Loads in progress for them will not be stored. Returns how many entries were removed.
    */
   invalidate({ keys = [], patterns = [], tags = [] } = {}) {
+    checkStrings(keys, 'InvalidKey', 'keys');
+    checkStrings(patterns, 'InvalidPattern', 'patterns');
+    checkStrings(tags, 'InvalidTag', 'tags');
     this.#generation++;
     const n = this.#raw.invalidate(keys, patterns, tags);
     this.#drain();
@@ -271,7 +314,7 @@ export class Cache {
    * Returns the function that unsubscribes.
    */
   subscribe(pattern, listener) {
-    const entry = { re: globToRegExp(pattern), listener };
+    const entry = { re: globToRegExp(checkString(pattern, 'InvalidPattern', 'pattern')), listener };
     this.#listeners.add(entry);
     return () => this.#listeners.delete(entry);
   }

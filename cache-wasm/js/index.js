@@ -1,5 +1,6 @@
 // cache-wasm: a coherent browser cache (memory, localStorage, sessionStorage) in WebAssembly.
 import { initCacheWasm, bindings } from './wasm.js';
+import { checkString } from './errors.js';
 import { Cache, DEFAULTS, estimateBytes } from './cache.js';
 
 export { initCacheWasm, Cache, DEFAULTS, estimateBytes };
@@ -23,7 +24,7 @@ export async function createCache(options = {}) {
 
 /** Joins key parts with ':', escaping each so parts cannot merge or act as wildcards. Call after initCacheWasm. */
 export function key(...parts) {
-  return bindings.keyFromParts(parts.map(String));
+  return bindings.keyFromParts(parts.map((part) => checkString(String(part), 'InvalidKey', 'each key part')));
 }
 export { registerServiceWorker } from './register-sw.js';
 export { forwardToServiceWorker, hubUpdateToMessage } from './forward-sw.js';

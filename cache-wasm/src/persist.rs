@@ -8,6 +8,7 @@ use cache_core::envelope::{decode, encode, Record};
 use cache_core::index::Slot;
 use cache_core::key::KeySpace;
 use cache_core::ttl::clock_ms;
+use cache_core::CoreError;
 use wasm_bindgen::prelude::*;
 
 /// Accounted size of a record: Web Storage quotas count UTF-16 code units of key and value.
@@ -29,7 +30,7 @@ impl RawCache {
         let now = clock_ms(now);
         let Some(storage_key) = key else {
             self.index.clear(cache_core::index::EventKind::Remove);
-            self.settle(false);
+            self.settle_events(false, false);
             self.load(now);
             return;
         };
@@ -47,7 +48,10 @@ impl RawCache {
             None => {
                 self.index.remove(&user_key);
             }
-            Some(Ok(record)) => self.adopt(&user_key, &storage_key, &record, now),
+            Some(Ok(record)) => {
+                let bytes = record_bytes(&storage_key, current.as_deref().unwrap_or_default());
+                self.adopt(&user_key, &storage_key, &record, bytes, now);
+            }
             Some(Err(_)) => {
                 self.index.record_corrupt(1);
                 self.index.remove(&user_key);
@@ -92,18 +96,20 @@ impl RawCache {
         let mut records = Vec::with_capacity(raws.len());
         for (storage_key, raw) in &raws {
             match decode(raw) {
-                Ok(record) => records.push((storage_key.as_str(), record)),
+                Ok(record) => {
+                    records.push((storage_key.as_str(), record, record_bytes(storage_key, raw)))
+                }
                 Err(_) => {
                     corrupt += 1;
                     self.backend.remove(storage_key);
                 }
             }
         }
-        records.sort_by_key(|(_, r)| r.written_at);
-        for (storage_key, record) in &records {
+        records.sort_by_key(|(_, r, _)| r.written_at);
+        for (storage_key, record, bytes) in &records {
             if let Some((_, _, user_key)) = KeySpace::parse_storage_key(STORAGE_PREFIX, storage_key)
             {
-                self.adopt(user_key, storage_key, record, now);
+                self.adopt(user_key, storage_key, record, *bytes, now);
             }
         }
         self.index.record_corrupt(corrupt);
@@ -111,22 +117,31 @@ impl RawCache {
     }
 
     /// Takes a record written elsewhere into the index, its JSON kept for the JS side.
-    fn adopt(&mut self, user_key: &str, storage_key: &str, record: &Record<'_>, now: u64) {
+    /// `bytes` is the record's accounted size, counted as the writer counted it.
+    fn adopt(
+        &mut self,
+        user_key: &str,
+        storage_key: &str,
+        record: &Record<'_>,
+        bytes: u64,
+        now: u64,
+    ) {
         if record.expires_at.is_some_and(|e| e <= now) {
             self.index.remove(user_key);
             self.backend.remove(storage_key);
             return;
         }
-        let raw_len = record_bytes(storage_key, record.value_json) + 64;
-        match self.index.insert(
-            user_key,
-            record.expires_at,
-            record.tags.clone(),
-            raw_len,
-            now,
-        ) {
+        match self
+            .index
+            .insert(user_key, record.expires_at, record.tags.clone(), bytes, now)
+        {
             Ok(slot) => {
                 self.pending_json.insert(slot, record.value_json.to_owned());
+            }
+            Err(CoreError::EntryTooLarge { .. }) => {
+                // A valid record, written by a page whose `maxBytes` is larger: this page
+                // cannot hold it, but it is not corrupt, and the writer may still use it.
+                self.index.remove(user_key);
             }
             Err(_) => {
                 // Tags or size no valid writer produces: treat as corrupt.

@@ -306,11 +306,25 @@ impl RawCache {
         std::mem::take(&mut self.out)
     }
 
-    /// Starts a `getOrSet` load of `key`; the ticket goes to `finishLoad`.
+    /// Starts a `getOrSet` load of `key`; the ticket goes to `finishLoad`. The key and the
+    /// TTL the result will be stored with are checked first, so a bad option is an error
+    /// before the loader runs rather than a loaded value that cannot be kept.
     #[wasm_bindgen(js_name = beginLoad)]
-    pub fn begin_load(&mut self, key: &str, tags: Option<Vec<String>>) -> Result<u32, JsValue> {
+    pub fn begin_load(
+        &mut self,
+        key: &str,
+        tags: Option<Vec<String>>,
+        ttl_ms: f64,
+    ) -> Result<u32, JsValue> {
         validate_key(key).map_err(CacheError::from)?;
+        expiry(0, ttl_ms).map_err(CacheError::from)?;
         Ok(self.index.begin_load(key, &tags.unwrap_or_default()))
+    }
+
+    /// Whether a load may still be shared: running, and its key untouched since it began.
+    #[wasm_bindgen(js_name = loadIsFresh)]
+    pub fn load_is_fresh(&self, ticket: u32) -> bool {
+        self.index.load_is_fresh(ticket)
     }
 
     /// Ends a load: `true` when its result may be stored as fresh.
@@ -357,10 +371,17 @@ impl RawCache {
     /// `external` writes (whose value the JS side must take) are queued for the JS side. The
     /// JS side's own writes are not queued: it already knows them.
     pub(crate) fn settle(&mut self, external: bool) {
+        self.settle_events(external, true);
+    }
+
+    /// [`Self::settle`], leaving the storage alone when `remove_records` is false: after
+    /// another tab cleared the whole storage, the records are gone already, and any found
+    /// there now were written since by someone else.
+    pub(crate) fn settle_events(&mut self, external: bool, remove_records: bool) {
         for event in self.index.drain_events() {
             let code = if event.kind.removes() {
                 self.pending_json.remove(&event.slot);
-                if self.backend.persistent() {
+                if remove_records && self.backend.persistent() {
                     self.backend
                         .remove(&self.space.storage_key(STORAGE_PREFIX, &event.key));
                 }

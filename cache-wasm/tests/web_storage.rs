@@ -267,6 +267,31 @@ fn another_tabs_writes_and_removals_are_followed() {
 }
 
 #[wasm_bindgen_test]
+fn another_tabs_clear_leaves_what_is_stored_since() {
+    reset_storage();
+    let mut c = open("local", "shop", 1, 0.0);
+    c.set("x", Some("1".into()), INF, None, 0.0, 1.0).unwrap();
+    c.set("y", Some("2".into()), INF, None, 0.0, 2.0).unwrap();
+    c.take_events();
+    // Another tab cleared the storage, then someone wrote x again before this tab heard the
+    // clear: the record there now is newer than anything this tab knew.
+    let area = storage("local");
+    area.clear().unwrap();
+    let record = r#"{"f":1,"e":null,"w":5,"t":[],"d":"fresh"}"#;
+    area.set_item("cw:shop:v1:x", record).unwrap();
+    c.apply_storage_event(None, 10.0);
+    assert_eq!(
+        area.get_item("cw:shop:v1:x").unwrap().as_deref(),
+        Some(record)
+    );
+    assert_eq!(c.keys(10.0), ["x"]);
+    assert_eq!(
+        external_entries(&mut c),
+        [("x".to_owned(), r#""fresh""#.to_owned())]
+    );
+}
+
+#[wasm_bindgen_test]
 fn bad_options_and_keys_are_typed_errors() {
     for (storage, ns, max) in [
         ("disk", "a", INF),

@@ -40,6 +40,11 @@ impl Inflight {
         self.loads.remove(&ticket).is_some_and(|l| !l.stale)
     }
 
+    /// Whether the load is still running and nothing has made its result stale.
+    pub fn is_fresh(&self, ticket: LoadTicket) -> bool {
+        self.loads.get(&ticket).is_some_and(|l| !l.stale)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.loads.is_empty()
     }

@@ -457,6 +457,13 @@ impl CacheIndex {
         self.inflight.finish(ticket)
     }
 
+    /// Whether the load is still running and nothing has touched its key since it began: a
+    /// new caller may share its result.
+    #[must_use]
+    pub fn load_is_fresh(&self, ticket: LoadTicket) -> bool {
+        self.inflight.is_fresh(ticket)
+    }
+
     fn allocate(&mut self) -> Slot {
         if let Some(slot) = self.free.pop() {
             return slot;

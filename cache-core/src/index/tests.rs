@@ -138,11 +138,14 @@ fn loads_in_progress_go_stale_on_invalidation() {
     ix.invalidate(&Selector::parse::<&str, &str, _>(&[], &[], &["catalog"]).unwrap());
     ix.invalidate(&Selector::parse::<&str, _, &str>(&[], &["product:2"], &[]).unwrap());
     ix.remove("x");
+    assert!(!ix.load_is_fresh(t1) && !ix.load_is_fresh(t2));
+    assert!(ix.load_is_fresh(t3));
     assert!(!ix.finish_load(t1));
     assert!(!ix.finish_load(t2));
     assert!(ix.finish_load(t3));
     assert!(!ix.finish_load(t4));
     assert!(!ix.finish_load(t3), "a ticket ends once");
+    assert!(!ix.load_is_fresh(t3), "a finished load is not shared");
     let t5 = ix.begin_load("y", &[]);
     ix.clear(EventKind::Remove);
     assert!(!ix.finish_load(t5));

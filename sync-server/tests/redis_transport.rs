@@ -116,6 +116,39 @@ async fn trimmed_or_foreign_cursors_get_a_reset() {
 }
 
 #[tokio::test]
+async fn a_replay_longer_than_this_instance_reads_at_once_gets_a_reset() {
+    let redis = RedisServer::start();
+    // A rolling deploy: `short` reads at most 5 * 2 + 100 entries per replay, `long` keeps
+    // a thousand in the log.
+    let short = Hub::redis(
+        &redis.url(),
+        HubConfig {
+            history: 5,
+            ..config()
+        },
+    )
+    .await;
+    let long = Hub::redis(
+        &redis.url(),
+        HubConfig {
+            history: 1000,
+            ..config()
+        },
+    )
+    .await;
+    let first = long.publish("topic=/a&data=0").await;
+    for n in 1..=200 {
+        long.publish(&format!("topic=/a&data={n}")).await;
+    }
+    let mut client = short
+        .subscribe("match=/a", &[("last-event-id", &first)])
+        .await;
+    assert_eq!(client.last_event_id.as_deref(), Some("earliest"));
+    let reset = client.next_event().await.unwrap();
+    assert_eq!(field(&reset, "event"), Some("reset"), "{reset}");
+}
+
+#[tokio::test]
 async fn redis_restarting_empty_resets_clients_and_degrades_health_meanwhile() {
     let mut redis = RedisServer::start();
     let hub = Hub::redis(&redis.url(), config()).await;

@@ -205,6 +205,7 @@ impl RedisTransport {
 
     async fn replay_after(&self, cursor: Cursor) -> RedisResult<Replay> {
         let inner = &self.inner;
+        let limit = inner.max_len * 2 + 100;
         let mut conn = inner.conn().await?;
         let range_start = match &cursor {
             Cursor::Earliest => Some("-".to_owned()),
@@ -217,7 +218,7 @@ impl RedisTransport {
             .xrange_count(&inner.stream_key, "-", "+", 1)
             .xrevrange_count(&inner.stream_key, "+", "-", 1);
         if let Some(start) = &range_start {
-            pipe.xrange_count(&inner.stream_key, start, "+", inner.max_len * 2 + 100);
+            pipe.xrange_count(&inner.stream_key, start, "+", limit);
         } else {
             pipe.xrange_count(&inner.stream_key, "+", "+", 1);
         }
@@ -252,6 +253,9 @@ impl RedisTransport {
                 head,
             });
         }
+        if stops_short(&entries, limit, last) {
+            return Ok(Replay::Reset { head });
+        }
         let events = entries
             .ids
             .iter()
@@ -263,6 +267,14 @@ impl RedisTransport {
             .collect();
         Ok(Replay::Events { events, head })
     }
+}
+
+/// Whether a replay's `entries`, read with COUNT `limit`, stop before the head at `last`:
+/// more entries follow the cursor than one reply carries (an instance with a longer
+/// `--history` appended them). Sending them would move the subscriber to the head past
+/// entries it never got, so it gets a reset instead.
+fn stops_short(entries: &StreamRangeReply, limit: usize, last: (u64, u64)) -> bool {
+    entries.ids.len() >= limit && entries.ids.last().and_then(|e| offset(&e.id)) != Some(last)
 }
 
 impl Drop for RedisTransport {

@@ -250,6 +250,36 @@ async fn a_deleted_stream_starts_a_new_epoch() {
 }
 
 #[tokio::test]
+async fn entries_trimmed_before_the_tail_read_them_reset_subscribers_instead_of_leaving_a_gap() {
+    let redis = RedisServer::start();
+    let hub = Hub::redis(
+        &redis.url(),
+        HubConfig {
+            history: 5,
+            ..config()
+        },
+    )
+    .await;
+    let mut client = hub.subscribe("match=/a", &[]).await;
+    hub.publish("topic=/a&data=before").await;
+    client.next_event().await.unwrap();
+    // Another instance appends 50 entries, trimming to 5, in one script: the tail reads
+    // after its position only once they are all there, and the entries that followed its
+    // position are gone.
+    let script = "for i = 1, 50 do \
+                  redis.call('XADD', KEYS[1], 'MAXLEN', 5, '*', 'u', ARGV[1] .. i .. '\"}') \
+                  end";
+    let update = r#"{"topics":["/a"],"data":"gap-"#;
+    redis.cli(&["EVAL", script, "1", "{hub}:log", update]);
+    assert_eq!(redis.cli(&["XLEN", "{hub}:log"]), "5");
+    let first = client.next_event_within(STALENESS).await.unwrap();
+    assert_eq!(field(&first, "event"), Some("reset"), "{first}");
+    hub.publish("topic=/a&data=after").await;
+    let next = client.next_event().await.unwrap();
+    assert_eq!(field(&next, "data"), Some("after"), "{next}");
+}
+
+#[tokio::test]
 async fn a_killed_subscriber_connection_frees_its_slot() {
     let redis = RedisServer::start();
     let limits = Limits {

@@ -1,10 +1,12 @@
 //! The tail: one task per hub instance that follows the stream (XREAD BLOCK on a dedicated
 //! connection) after the last entry sent, and hands each entry to the [`super::Delivery`],
 //! which numbers, serializes and broadcasts it once (unless its publisher on this instance
-//! already did). It also watches continuity: a missing epoch or stream, a new epoch marker,
-//! or entries trimmed before the tail read them all announce an epoch change (a reset).
+//! already did). It also watches continuity, on every read: a missing epoch or stream, a new
+//! epoch marker, or entries trimmed before the tail read them all announce an epoch change
+//! (a reset) instead of the entries after the gap.
 
 use super::{entry_update, offset, protocol, Inner};
+use crate::event_id::EventId;
 use crate::redis_target::{Conn, RESPONSE_TIMEOUT};
 use redis::streams::{StreamId, StreamRangeReply, StreamReadReply};
 use redis::RedisResult;
@@ -21,22 +23,19 @@ const BATCH: usize = 1000;
 pub(super) async fn run(inner: Arc<Inner>, shutdown: CancellationToken) {
     let mut reader: Option<Conn> = None;
     let mut failures = 0u32;
-    let mut check = true;
     loop {
         let result = tokio::select! {
             () = shutdown.cancelled() => return,
-            r = step(&inner, &mut reader, check) => r,
+            r = step(&inner, &mut reader) => r,
         };
         match result {
-            Ok(read) => {
+            Ok(()) => {
                 failures = 0;
-                check = needs_check(read, inner.max_len);
                 let epoch = inner.delivery.position().epoch;
                 inner.set_status(true, Some(&epoch), None);
             }
             Err(e) => {
                 tracing::warn!(error = %e, "redis tail failed; reconnecting");
-                check = true;
                 reader = None;
                 *inner.conn.lock().await = None;
                 failures += 1;
@@ -51,8 +50,24 @@ pub(super) async fn run(inner: Arc<Inner>, shutdown: CancellationToken) {
     }
 }
 
-/// Whether the log still continues from the last entry sent; announces a new epoch when not.
-async fn check_continuity(inner: &Inner) -> RedisResult<bool> {
+/// Whether a log whose epoch is `epoch` and whose first entry is `first` still holds
+/// everything after `position`: same epoch, and nothing after `position` trimmed (trimming
+/// removes the oldest entries first, so the first entry is at or before `position`).
+fn continues(position: &EventId, epoch: Option<&str>, first: Option<(u64, u64)>) -> bool {
+    epoch == Some(position.epoch.as_str()) && first.is_some_and(|f| f <= position.offset)
+}
+
+/// The log lost continuity: every subscriber resets to its head (a new epoch when the
+/// epoch or the stream is gone).
+async fn announce_head(inner: &Inner) -> RedisResult<()> {
+    let head = inner.head().await?;
+    inner.delivery.announce(head);
+    Ok(())
+}
+
+/// After (re)connecting: announces a new head unless the log still continues from the
+/// last entry sent (Redis may have restarted empty, or the key been deleted, meanwhile).
+async fn check_continuity(inner: &Inner) -> RedisResult<()> {
     let position = inner.delivery.position();
     let mut conn = inner.conn().await?;
     let (epoch, first): (Option<String>, StreamRangeReply) = redis::pipe()
@@ -62,13 +77,10 @@ async fn check_continuity(inner: &Inner) -> RedisResult<bool> {
         .query_async(&mut conn)
         .await?;
     let first = first.ids.first().and_then(|e| offset(&e.id));
-    let continuous = epoch.as_deref() == Some(position.epoch.as_str())
-        && first.is_some_and(|f| f <= position.offset);
-    if !continuous {
-        let head = inner.head().await?;
-        inner.delivery.announce(head);
+    if !continues(&position, epoch.as_deref(), first) {
+        announce_head(inner).await?;
     }
-    Ok(continuous)
+    Ok(())
 }
 
 fn deliver(inner: &Inner, entry: &StreamId) -> RedisResult<()> {
@@ -80,47 +92,53 @@ fn deliver(inner: &Inner, entry: &StreamId) -> RedisResult<()> {
     Ok(())
 }
 
-/// Whether the next read must first check continuity, after a read of `read` entries.
-///
-/// Checking costs a round trip before every read, so it is done only when a loss is possible:
-/// after a read that found nothing (Redis may have restarted empty, the stream or the epoch
-/// may be gone), and after a read as large as a batch or the log's bound (`MAXLEN ~` keeps at
-/// least `max_len` entries, so had entries after our position been trimmed, at least that many
-/// would follow it). A smaller read proves nothing after our position was trimmed. Errors
-/// reconnect, and the first read after that checks too.
-fn needs_check(read: usize, max_len: usize) -> bool {
-    read == 0 || read >= BATCH.min(max_len.max(1))
-}
-
-/// One read; returns how many entries it delivered.
-async fn step(inner: &Inner, reader: &mut Option<Conn>, check: bool) -> RedisResult<usize> {
-    if check && !check_continuity(inner).await? {
-        return Ok(0);
-    }
+/// One read: checks continuity on a new connection, then reads and delivers what follows
+/// the last entry sent.
+async fn step(inner: &Inner, reader: &mut Option<Conn>) -> RedisResult<()> {
     let conn = match reader {
         Some(c) => c,
-        None => reader.insert(inner.target.connect(BLOCK + RESPONSE_TIMEOUT).await?),
+        None => {
+            check_continuity(inner).await?;
+            reader.insert(inner.target.connect(BLOCK + RESPONSE_TIMEOUT).await?)
+        }
     };
-    let position = inner.delivery.position().offset;
-    let cursor = format!("{}-{}", position.0, position.1);
-    let reply: Option<StreamReadReply> = redis::cmd("XREAD")
-        .arg("COUNT")
-        .arg(BATCH)
-        .arg("BLOCK")
-        .arg(BLOCK.as_millis() as u64)
-        .arg("STREAMS")
-        .arg(&inner.stream_key)
-        .arg(cursor)
-        .query_async(conn)
-        .await?;
-    let mut read = 0;
+    read(inner, conn).await
+}
+
+/// Reads the entries after the last one sent and delivers them, unless the log lost
+/// continuity before them: then every subscriber resets instead.
+///
+/// The epoch and the first entry are asked right after the XREAD, in the same pipeline, so
+/// they show what Redis held once the read was done: entries trimmed (or a new epoch
+/// begun) before the read show up here, and a gap is announced before anything after it
+/// is sent. A trim after the read costs at most a needless reset.
+async fn read(inner: &Inner, conn: &mut Conn) -> RedisResult<()> {
+    let position = inner.delivery.position();
+    let cursor = format!("{}-{}", position.offset.0, position.offset.1);
+    let (reply, epoch, first): (Option<StreamReadReply>, Option<String>, StreamRangeReply) =
+        redis::pipe()
+            .cmd("XREAD")
+            .arg("COUNT")
+            .arg(BATCH)
+            .arg("BLOCK")
+            .arg(BLOCK.as_millis() as u64)
+            .arg("STREAMS")
+            .arg(&inner.stream_key)
+            .arg(cursor)
+            .get(&inner.epoch_key)
+            .xrange_count(&inner.stream_key, "-", "+", 1)
+            .query_async(conn)
+            .await?;
+    let first = first.ids.first().and_then(|e| offset(&e.id));
+    if !continues(&position, epoch.as_deref(), first) {
+        return announce_head(inner).await;
+    }
     for key in reply.map(|r| r.keys).unwrap_or_default() {
         for entry in &key.ids {
             deliver(inner, entry)?;
-            read += 1;
         }
     }
-    Ok(read)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -128,12 +146,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn checks_only_when_a_loss_is_possible() {
-        assert!(needs_check(0, 10_000), "an empty read");
-        assert!(!needs_check(1, 10_000));
-        assert!(!needs_check(BATCH - 1, 10_000));
-        assert!(needs_check(BATCH, 10_000), "a full batch");
-        assert!(needs_check(4, 4), "as many as the log keeps");
-        assert!(!needs_check(3, 4));
+    fn the_log_continues_while_its_epoch_stays_and_nothing_after_the_position_is_trimmed() {
+        let position = EventId::new("e", (10, 0));
+        assert!(continues(&position, Some("e"), Some((1, 0))));
+        assert!(
+            continues(&position, Some("e"), Some((10, 0))),
+            "trimmed up to it"
+        );
+        assert!(
+            !continues(&position, Some("e"), Some((10, 1))),
+            "trimmed past it"
+        );
+        assert!(
+            !continues(&position, Some("f"), Some((1, 0))),
+            "another epoch"
+        );
+        assert!(!continues(&position, None, Some((1, 0))), "no epoch");
+        assert!(!continues(&position, Some("e"), None), "no stream");
     }
 }

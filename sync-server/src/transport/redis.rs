@@ -8,7 +8,9 @@
 //! both the epoch check and the XADD, so an event always belongs to the epoch it is numbered in.
 //! The script also answers the entry before the new one, so the publishing instance can send
 //! its own event to its subscribers at once when the tail has sent everything before it
-//! ([`delivery`]).
+//! ([`delivery`]). Given an epoch to retire, it starts a new one if that is still the current
+//! epoch: the tail does so when the log may have lost entries while keeping its epoch (Redis
+//! restarted from an older snapshot, [`tail`]).
 
 use super::{Cursor, Event, Replay, Transport, TransportHealth, Update};
 use crate::error::HubError;
@@ -27,7 +29,7 @@ mod tail;
 
 const APPEND: &str = r"
 local e = redis.call('GET', KEYS[1])
-if (not e) or redis.call('EXISTS', KEYS[2]) == 0 then
+if (not e) or redis.call('EXISTS', KEYS[2]) == 0 or e == ARGV[4] then
   e = ARGV[1]
   redis.call('SET', KEYS[1], e)
   redis.call('DEL', KEYS[2])
@@ -80,6 +82,8 @@ struct Inner {
     conn: tokio::sync::Mutex<Option<Conn>>,
     delivery: Delivery,
     status: Mutex<Status>,
+    /// The `run_id` of the Redis server the tail last found the log on.
+    server: Mutex<Option<String>>,
 }
 
 /// What the append script answers.
@@ -136,9 +140,9 @@ impl Inner {
         result
     }
 
-    /// Runs the append script: `payload` empty only ensures the epoch. Answers the id of the
-    /// appended (or newest) entry and the entry before it.
-    async fn append(&self, payload: &str) -> RedisResult<Appended> {
+    /// Runs the append script: `payload` empty only ensures the epoch (and retires `retire`,
+    /// unless empty). Answers the id of the appended (or newest) entry and the entry before it.
+    async fn append(&self, payload: &str, retire: &str) -> RedisResult<Appended> {
         let run = async {
             let mut conn = self.conn().await?;
             let (epoch, id, previous): (String, String, String) = self
@@ -148,6 +152,7 @@ impl Inner {
                 .arg(new_epoch())
                 .arg(self.max_len)
                 .arg(payload)
+                .arg(retire)
                 .invoke_async(&mut conn)
                 .await?;
             Ok((epoch, id, previous))
@@ -165,7 +170,24 @@ impl Inner {
 
     /// Ensures the log has an epoch; answers its newest entry.
     async fn head(&self) -> RedisResult<EventId> {
-        Ok(self.append("").await?.id)
+        Ok(self.append("", "").await?.id)
+    }
+
+    /// Starts a new epoch unless the log's epoch is no longer `epoch` (another instance
+    /// retired it first); answers the newest entry.
+    async fn retire(&self, epoch: &str) -> RedisResult<EventId> {
+        Ok(self.append("", epoch).await?.id)
+    }
+
+    /// Records `run_id` as the server holding the log; answers whether another one was
+    /// recorded before (the server restarted, or another took its place).
+    fn server_changed(&self, run_id: Option<String>) -> bool {
+        let mut known = self.server.lock().unwrap_or_else(PoisonError::into_inner);
+        let changed = matches!((&*known, &run_id), (Some(before), Some(now)) if before != now);
+        if run_id.is_some() {
+            *known = run_id;
+        }
+        changed
     }
 
     fn set_status(&self, ok: bool, epoch: Option<&str>, detail: Option<String>) {
@@ -194,6 +216,7 @@ impl RedisTransport {
             conn: tokio::sync::Mutex::new(None),
             delivery: Delivery::new(options.queue),
             status: Mutex::new(Status::default()),
+            server: Mutex::new(None),
         });
         let head = inner.head().await.map_err(|e| unavailable(&e))?;
         inner.set_status(true, Some(&head.epoch), None);
@@ -290,7 +313,7 @@ impl Transport for RedisTransport {
                 serde_json::to_string(&update).map_err(|e| HubError::BadRequest(e.to_string()))?;
             let appended = self
                 .inner
-                .append(&payload)
+                .append(&payload, "")
                 .await
                 .map_err(|e| unavailable(&e))?;
             let sent = appended

@@ -1,6 +1,8 @@
-//! A redis-server on a free port, killed on drop.
+//! A redis-server on a free port, killed on drop. Its snapshot (`SAVE`) goes to a directory of
+//! its own, removed on drop.
 
 use std::net::TcpListener;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -9,6 +11,7 @@ const BINARY: &str = "redis-server";
 pub struct RedisServer {
     pub port: u16,
     child: Option<Child>,
+    dir: PathBuf,
 }
 
 fn free_port() -> u16 {
@@ -19,11 +22,17 @@ fn free_port() -> u16 {
 }
 
 impl RedisServer {
-    /// Starts a fresh, empty redis-server (no persistence) on a free port.
+    /// Starts a fresh, empty redis-server (no persistence but an explicit `SAVE`) on a free
+    /// port.
     pub fn start() -> Self {
+        let port = free_port();
+        let dir =
+            std::env::temp_dir().join(format!("sync-server-redis-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a directory for the snapshot");
         let mut server = Self {
-            port: free_port(),
+            port,
             child: None,
+            dir,
         };
         server.spawn();
         server
@@ -42,6 +51,8 @@ impl RedisServer {
                 "",
                 "--appendonly",
                 "no",
+                "--dir",
+                self.dir.to_str().expect("a UTF-8 temporary directory"),
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -81,6 +92,19 @@ impl RedisServer {
 
     pub fn restart_empty(&mut self) {
         self.kill();
+        let _ = std::fs::remove_file(self.dir.join("dump.rdb"));
+        self.spawn();
+    }
+
+    /// Writes the snapshot a restart loads (`SAVE`).
+    pub fn save(&self) {
+        assert_eq!(self.cli(&["SAVE"]), "OK");
+    }
+
+    /// `kill -9`, then a new server on the same port that loads the last [`Self::save`]:
+    /// whatever was written after it is lost.
+    pub fn restart_from_snapshot(&mut self) {
+        self.kill();
         self.spawn();
     }
 
@@ -97,5 +121,6 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -3,7 +3,8 @@
 //! which numbers, serializes and broadcasts it once (unless its publisher on this instance
 //! already did). It also watches continuity, on every read: a missing epoch or stream, a new
 //! epoch marker, or entries trimmed before the tail read them all announce an epoch change
-//! (a reset) instead of the entries after the gap.
+//! (a reset) instead of the entries after the gap. On each new connection it also checks
+//! whether Redis restarted or its log went back, and then starts a new epoch.
 
 use super::{entry_update, offset, protocol, Inner};
 use crate::event_id::EventId;
@@ -18,6 +19,8 @@ use tokio_util::sync::CancellationToken;
 const BLOCK: Duration = Duration::from_millis(1000);
 /// Entries read per XREAD.
 const BATCH: usize = 1000;
+/// The `run_id` of the server, from a script so that a Cluster runs it on the log's node.
+const RUN_ID: &str = "return string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')";
 
 /// Follows the stream from the delivery's position until `shutdown`.
 pub(super) async fn run(inner: Arc<Inner>, shutdown: CancellationToken) {
@@ -65,19 +68,52 @@ async fn announce_head(inner: &Inner) -> RedisResult<()> {
     Ok(())
 }
 
+/// Whether the log, still in the epoch of `position`, may have lost entries that were
+/// already sent or acknowledged: Redis restarted (or another server took its place), or the
+/// log's newest entry `last` is older than `position`. A restart may load a snapshot older
+/// than what publishers were told was appended: the epoch and the entries up to the
+/// snapshot come back, later appends get ids after the lost ones, and nothing else would
+/// tell a subscriber, or a replayed cursor, that entries are missing. Whether a restart
+/// lost anything cannot be known, so every restart counts.
+fn rolled_back(
+    position: &EventId,
+    epoch: Option<&str>,
+    last: Option<(u64, u64)>,
+    restarted: bool,
+) -> bool {
+    let went_back = last.is_some_and(|l| l < position.offset);
+    epoch == Some(position.epoch.as_str()) && (restarted || went_back)
+}
+
 /// After (re)connecting: announces a new head unless the log still continues from the
-/// last entry sent (Redis may have restarted empty, or the key been deleted, meanwhile).
+/// last entry sent (Redis may have restarted, or the key been deleted, meanwhile). A log
+/// that rolled back gets a new epoch, so that its cursors, too, get a reset.
 async fn check_continuity(inner: &Inner) -> RedisResult<()> {
     let position = inner.delivery.position();
     let mut conn = inner.conn().await?;
-    let (epoch, first): (Option<String>, StreamRangeReply) = redis::pipe()
+    let (epoch, first, last, run_id): (
+        Option<String>,
+        StreamRangeReply,
+        StreamRangeReply,
+        Option<String>,
+    ) = redis::pipe()
         .atomic()
         .get(&inner.epoch_key)
         .xrange_count(&inner.stream_key, "-", "+", 1)
+        .xrevrange_count(&inner.stream_key, "+", "-", 1)
+        .cmd("EVAL")
+        .arg(RUN_ID)
+        .arg(1)
+        .arg(&inner.epoch_key)
         .query_async(&mut conn)
         .await?;
     let first = first.ids.first().and_then(|e| offset(&e.id));
-    if !continues(&position, epoch.as_deref(), first) {
+    let last = last.ids.first().and_then(|e| offset(&e.id));
+    let restarted = inner.server_changed(run_id);
+    if rolled_back(&position, epoch.as_deref(), last, restarted) {
+        let head = inner.retire(&position.epoch).await?;
+        inner.delivery.announce(head);
+    } else if !continues(&position, epoch.as_deref(), first) {
         announce_head(inner).await?;
     }
     Ok(())
@@ -163,5 +199,23 @@ mod tests {
         );
         assert!(!continues(&position, None, Some((1, 0))), "no epoch");
         assert!(!continues(&position, Some("e"), None), "no stream");
+    }
+
+    #[test]
+    fn the_log_rolled_back_when_redis_restarted_or_its_newest_entry_is_behind_the_position() {
+        let position = EventId::new("e", (10, 0));
+        assert!(!rolled_back(&position, Some("e"), Some((10, 0)), false));
+        assert!(!rolled_back(&position, Some("e"), Some((12, 0)), false));
+        assert!(
+            rolled_back(&position, Some("e"), Some((10, 0)), true),
+            "a restart"
+        );
+        assert!(
+            rolled_back(&position, Some("e"), Some((9, 5)), false),
+            "went back"
+        );
+        // Another epoch, or none: a new epoch already, announced as such.
+        assert!(!rolled_back(&position, Some("f"), Some((9, 0)), true));
+        assert!(!rolled_back(&position, None, None, true));
     }
 }

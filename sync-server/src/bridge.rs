@@ -8,7 +8,11 @@
 //!
 //! Keyspace notifications are fire-and-forget: when the subscription connection drops, the
 //! bridge publishes a `reset` (reason `bridge-lost`) for every watched namespace, reconnects,
-//! and publishes another once it listens again, covering what changed in between.
+//! and publishes another once it listens again, covering what changed in between. An
+//! invalidation that cannot be published (the transport is unreachable) is retried a few
+//! times; then the bridge starts over the same way: it stops listening (so that nothing
+//! piles up), resets, subscribes again and resets again. A reset is retried until it is
+//! published: the changes it stands for reached no browser.
 //! The bridge needs one node (or a Sentinel master); Cluster nodes notify only locally.
 
 use crate::error::HubError;
@@ -31,6 +35,14 @@ use tokio_util::sync::CancellationToken;
 pub const BATCH_KEYS: usize = 256;
 /// How long the bridge waits for more changes before publishing a batch.
 pub const BATCH_WINDOW: Duration = Duration::from_millis(10);
+/// Attempts at publishing one bridged invalidation before a reset of its namespace replaces it.
+pub const PUBLISH_ATTEMPTS: u32 = 3;
+
+/// The pause before publishing again after `failures` failed attempts: 100 ms, doubling up
+/// to 3.2 s.
+fn backoff(failures: u32) -> Duration {
+    Duration::from_millis(50 << failures.clamp(1, 6))
+}
 
 /// One watched pattern, such as `shop:v1:*`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,16 +173,26 @@ impl Task {
                 () = shutdown.cancelled() => return,
                 () = self.pump(&mut messages) => {}
             }
-            tracing::warn!("keyspace bridge lost its subscription");
+            // Changes from now on are covered by the resets; not listening meanwhile, no
+            // notification piles up while they wait for the transport.
+            drop(messages);
             self.health.set(false);
-            self.reset_all().await;
+            // Resets wait for the transport for as long as it is down: shutdown ends that.
             messages = tokio::select! {
                 () = shutdown.cancelled() => return,
-                m = self.reconnect() => m,
+                m = self.recover() => m,
             };
-            self.reset_all().await;
             self.health.set(true);
         }
+    }
+
+    /// Resets every watched namespace, subscribes again, and resets them again: the changes
+    /// made while nobody listened are covered.
+    async fn recover(&self) -> Messages {
+        self.reset_all().await;
+        let messages = self.reconnect().await;
+        self.reset_all().await;
+        messages
     }
 
     async fn reconnect(&self) -> Messages {
@@ -185,7 +207,8 @@ impl Task {
         }
     }
 
-    /// Forwards notifications until the subscription ends.
+    /// Forwards notifications until the subscription ends or an invalidation cannot be
+    /// published.
     async fn pump(&self, messages: &mut Messages) {
         let mut batch: BTreeMap<Namespace, Vec<String>> = BTreeMap::new();
         loop {
@@ -195,12 +218,15 @@ impl Task {
                 match tokio::time::timeout(BATCH_WINDOW, messages.next()).await {
                     Ok(m) => m,
                     Err(_) => {
-                        self.flush(&mut batch).await;
+                        if !self.flush(&mut batch).await {
+                            return;
+                        }
                         continue;
                     }
                 }
             };
             let Some(message) = next else {
+                tracing::warn!("keyspace bridge lost its subscription");
                 self.flush(&mut batch).await;
                 return;
             };
@@ -209,14 +235,16 @@ impl Task {
                 if !keys.contains(&key) {
                     keys.push(key);
                 }
-                if keys.len() >= BATCH_KEYS {
-                    self.flush(&mut batch).await;
+                if keys.len() >= BATCH_KEYS && !self.flush(&mut batch).await {
+                    return;
                 }
             }
         }
     }
 
-    async fn flush(&self, batch: &mut BTreeMap<Namespace, Vec<String>>) {
+    /// Publishes `batch`, one invalidation per namespace. Answers false at the first one
+    /// that could not be published (the rest is dropped too: the resets that follow cover it).
+    async fn flush(&self, batch: &mut BTreeMap<Namespace, Vec<String>>) -> bool {
         for (namespace, keys) in std::mem::take(batch) {
             let Ok(selector) = Selector::parse(&keys, &[] as &[&str], &[] as &[&str]) else {
                 continue;
@@ -232,9 +260,44 @@ impl Task {
                 kind: Some(TYPE_INVALIDATE.to_owned()),
                 retry: None,
             };
-            if let Err(e) = publish_update(&self.state, update).await {
-                tracing::warn!(error = %e, "bridged invalidation not published");
+            if !self.publish_with_retries(update).await {
+                let ns = &invalidation.namespace;
+                tracing::warn!(namespace = %ns, "bridged invalidation given up: resetting instead");
+                return false;
             }
+        }
+        true
+    }
+
+    /// Publishes `update`, trying up to [`PUBLISH_ATTEMPTS`] times; answers whether it went out.
+    async fn publish_with_retries(&self, update: Update) -> bool {
+        for attempt in 1..=PUBLISH_ATTEMPTS {
+            match publish_update(&self.state, update.clone()).await {
+                Ok(_) => return true,
+                Err(e) => tracing::warn!(error = %e, attempt, "bridged invalidation not published"),
+            }
+            if attempt < PUBLISH_ATTEMPTS {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+        }
+        false
+    }
+
+    /// Publishes a `bridge-lost` reset of `ns`, trying until it goes out (or the bridge shuts
+    /// down): the changes it stands for reached no browser, so it must not be dropped.
+    async fn reset(&self, ns: &Namespace) {
+        let update = Update {
+            topics: vec![ns.topic()],
+            data: Reset::new(Some(ns), ResetReason::BridgeLost).to_json(),
+            private: false,
+            kind: Some(TYPE_RESET.to_owned()),
+            retry: None,
+        };
+        let mut failures = 0;
+        while let Err(e) = publish_update(&self.state, update.clone()).await {
+            tracing::warn!(error = %e, namespace = %ns, "bridge reset not published yet");
+            failures += 1;
+            tokio::time::sleep(backoff(failures)).await;
         }
     }
 
@@ -242,16 +305,7 @@ impl Task {
         let mut namespaces: Vec<&Namespace> = self.patterns.iter().map(|p| &p.namespace).collect();
         namespaces.dedup();
         for ns in namespaces {
-            let update = Update {
-                topics: vec![ns.topic()],
-                data: Reset::new(Some(ns), ResetReason::BridgeLost).to_json(),
-                private: false,
-                kind: Some(TYPE_RESET.to_owned()),
-                retry: None,
-            };
-            if let Err(e) = publish_update(&self.state, update).await {
-                tracing::warn!(error = %e, namespace = %ns, "bridge reset not published");
-            }
+            self.reset(ns).await;
         }
     }
 }

@@ -3,16 +3,29 @@
 
 mod support;
 
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::hub::Hub;
 use support::redis_server::RedisServer;
-use support::{config, field, state};
-use sync_server::bridge::{Bridge, WatchPattern};
+use support::{auth, config, field, state};
+use sync_server::bridge::{Bridge, WatchPattern, PUBLISH_ATTEMPTS};
+use sync_server::error::HubError;
+use sync_server::event_id::EventId;
 use sync_server::redis_target::RedisTarget;
+use sync_server::transport::embedded::Embedded;
+use sync_server::transport::{Cursor, Event, Replay, Transport, TransportHealth, Update};
+use sync_server::AppState;
+use tokio::sync::broadcast;
 
 async fn bridged_hub(redis: &RedisServer) -> Hub {
-    let mut state = state(config());
+    bridge(redis, state(config())).await
+}
+
+/// Serves `state` with a bridge watching `shop:v1:*` on `redis`.
+async fn bridge(redis: &RedisServer, mut state: AppState) -> Hub {
     let target = Arc::new(RedisTarget::parse(&redis.url()).unwrap());
     let patterns = vec![WatchPattern::parse("shop:v1:*").unwrap()];
     let bridge = Bridge::start(target, patterns, state.clone(), state.shutdown.clone())
@@ -71,5 +84,113 @@ async fn a_dropped_subscription_resets_the_watched_namespaces() {
     assert_eq!(
         field(&event, "data"),
         Some(r#"{"v":1,"ns":"shop","keys":["cart"]}"#)
+    );
+}
+
+/// The embedded transport, refusing publications while `failing` is set.
+struct Flaky {
+    log: Embedded,
+    failing: AtomicBool,
+    refused: AtomicU32,
+}
+
+impl Flaky {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            log: Embedded::new(100, 100),
+            failing: AtomicBool::new(false),
+            refused: AtomicU32::new(0),
+        })
+    }
+}
+
+impl Transport for Flaky {
+    fn publish(&self, update: Update) -> BoxFuture<'_, Result<EventId, HubError>> {
+        if self.failing.load(Ordering::SeqCst) {
+            self.refused.fetch_add(1, Ordering::SeqCst);
+            let down = HubError::Unavailable("the test's transport is down".into());
+            return std::future::ready(Err(down)).boxed();
+        }
+        self.log.publish(update)
+    }
+    fn listen(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.log.listen()
+    }
+    fn replay(&self, cursor: Cursor) -> BoxFuture<'_, Result<Replay, HubError>> {
+        self.log.replay(cursor)
+    }
+    fn health(&self) -> BoxFuture<'_, TransportHealth> {
+        self.log.health()
+    }
+}
+
+/// A bridged hub whose transport is `flaky`.
+async fn flaky_hub(redis: &RedisServer, flaky: &Arc<Flaky>) -> Hub {
+    let transport: Arc<dyn Transport> = flaky.clone();
+    bridge(redis, AppState::new(config(), auth(), transport)).await
+}
+
+/// Waits until the transport has refused `n` publications.
+async fn refused(flaky: &Flaky, n: u32) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while flaky.refused.load(Ordering::SeqCst) < n {
+        assert!(
+            Instant::now() < deadline,
+            "the bridge never tried to publish"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_invalidation_that_fails_once_is_published_on_a_retry() {
+    let redis = RedisServer::start();
+    let flaky = Flaky::new();
+    let hub = flaky_hub(&redis, &flaky).await;
+    let mut client = hub.subscribe("match=/cache/shop", &[]).await;
+    flaky.failing.store(true, Ordering::SeqCst);
+    redis.cli(&["SET", "shop:v1:product:1", "{}"]);
+    refused(&flaky, 1).await;
+    flaky.failing.store(false, Ordering::SeqCst);
+    let event = client.next_event().await.unwrap();
+    assert_eq!(
+        field(&event, "data"),
+        Some(r#"{"v":1,"ns":"shop","keys":["product:1"]}"#)
+    );
+}
+
+#[tokio::test]
+async fn an_invalidation_that_cannot_be_published_becomes_resets_of_the_namespaces() {
+    let redis = RedisServer::start();
+    let flaky = Flaky::new();
+    let hub = flaky_hub(&redis, &flaky).await;
+    let mut client = hub.subscribe("match=/cache/shop", &[]).await;
+    flaky.failing.store(true, Ordering::SeqCst);
+    redis.cli(&["SET", "shop:v1:product:1", "{}"]);
+    // Every attempt at the invalidation, then one at the reset that replaces it.
+    refused(&flaky, PUBLISH_ATTEMPTS + 1).await;
+    assert_eq!(hub.health().await["bridge"], false);
+    flaky.failing.store(false, Ordering::SeqCst);
+    for _ in 0..2 {
+        let reset = client
+            .next_event_within(Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(field(&reset, "event"), Some("reset"), "{reset}");
+        assert_eq!(
+            field(&reset, "data"),
+            Some(r#"{"v":1,"ns":"shop","reason":"bridge-lost"}"#)
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while hub.health().await["bridge"] != true {
+        assert!(Instant::now() < deadline, "bridge never recovered");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    redis.cli(&["SET", "shop:v1:product:2", "{}"]);
+    let event = client.next_event().await.unwrap();
+    assert_eq!(
+        field(&event, "data"),
+        Some(r#"{"v":1,"ns":"shop","keys":["product:2"]}"#)
     );
 }

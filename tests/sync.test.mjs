@@ -257,7 +257,7 @@ test("a new tab whose start did not show the leader's last event drops its sessi
       session.set('product:20', 20);
       // What a start reads when the leader's last event has not reached this tab's copy of
       // localStorage yet: a shared cursor equal to the tab's own, older than the leader's.
-      const key = 'cw::sync:cache-wasm-sync';
+      const key = Object.keys(localStorage).find((k) => k.startsWith('cw::sync:cache-wasm-sync:'));
       localStorage.setItem(key, JSON.stringify({ cursor: 'older', liveAt: Date.now() }));
       sessionStorage.setItem(key, 'older');
       window.sync = lib.connectSync({ caches: [session] });
@@ -287,6 +287,104 @@ test('a cache added to a running client starts empty: no event reached it before
     await tab.evaluate(() => late.set('product:12', 12));
     await invalidate(hub.url, token, { ns: 'shop', keys: ['product:12'] });
     await tab.waitForFunction(() => !late.has('product:12'));
+  } finally {
+    await context.close();
+  }
+});
+
+test('a closed cache is dropped; the caches after it and the onEvent hook still get every update', async () => {
+  const context = await browser.newContext();
+  try {
+    const [tab] = await openTabs(context, 1);
+    await tab.evaluate(async () => {
+      window.heard = [];
+      window.mine = await lib.createCache({ storage: 'memory', namespace: 'shop' });
+      window.client = lib.connectSync({ caches: [mine], name: 'closed-cache', onEvent: (type) => heard.push(type) });
+      await new Promise((resolve) => client.addEventListener('status', resolve, { once: true }));
+      mine.close(); // a user switch, say
+      window.next = await lib.createCache({ storage: 'memory', namespace: 'shop' });
+      client.addCache(next);
+      next.set('product:5', 5);
+    });
+    await tab.waitForFunction(() => client.status === 'live');
+    await invalidate(hub.url, token, { ns: 'shop', keys: ['product:5'] });
+    await tab.waitForFunction(() => !next.has('product:5'));
+    // (The client's start, with no cursor of its own yet, is a continuity reset.)
+    assert.deepEqual(await tab.evaluate(() => [heard, client.stats().rejected]), [['reset', 'invalidate'], 0]);
+    assert.deepEqual(tab.errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('tabs following different namespaces each get their updates; a client refuses a cache it cannot follow', async () => {
+  const context = await browser.newContext();
+  try {
+    const [a, b] = await openTabs(context, 2);
+    // b also follows the user's namespace, which a's stream does not carry.
+    await b.evaluate(async () => {
+      window.user = await lib.createCache({ storage: 'memory', namespace: 'user-42' });
+      window.both = lib.connectSync({ caches: [layers.memory, user], name: 'cache-wasm-sync' });
+      user.set('profile', 1);
+    });
+    await b.waitForFunction(() => both.status === 'live' && both.leader);
+    await invalidate(hub.url, token, { ns: 'user-42', keys: ['profile'] });
+    await b.waitForFunction(() => !user.has('profile'), null, { timeout: 5_000 });
+    const refused = await a.evaluate(async () => {
+      const other = await lib.createCache({ storage: 'memory', namespace: 'elsewhere' });
+      try { sync.addCache(other); return 'accepted'; } catch (err) { return `${err.name}:${err.code}`; }
+    });
+    assert.equal(refused, 'CacheError:InvalidOption');
+    assert.deepEqual(a.errors, []);
+    assert.deepEqual(b.errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a tab that takes over counts the staleness bound from when the hub was last heard', async () => {
+  const site2 = siteDir();
+  const own = await startHub({ staticDir: site2.dir });
+  const context = await browser.newContext();
+  try {
+    const options = { stalenessMs: 4_000, minBackoffMs: 100, maxBackoffMs: 200 };
+    const tabs = await openTabs(context, 2, options, own.url);
+    const leaders = [];
+    for (const tab of tabs) leaders.push(await tab.evaluate(() => sync.leader));
+    const leader = tabs[leaders.indexOf(true)];
+    const next = tabs[leaders.indexOf(false)];
+    await fill(next, 'product:8');
+    await own.stop();
+    const stoppedAt = Date.now();
+    await leader.waitForFunction(() => sync.status === 'degraded');
+    // The leader goes half-way through the bound; the next one must not start a bound anew.
+    await new Promise((resolve) => setTimeout(resolve, 2_000 - (Date.now() - stoppedAt)));
+    await leader.close();
+    await dropped(next, 'product:8');
+    const elapsed = Date.now() - stoppedAt;
+    assert.ok(elapsed < 4_000 + 1_000, `dropped ${elapsed} ms after the hub was last reachable`);
+    assert.equal(await next.evaluate(() => sync.leader), true);
+  } finally {
+    await context.close();
+    await own.stop();
+    site2.remove();
+  }
+});
+
+test('logout tells the onEvent hook (the service worker) to drop each namespace', async () => {
+  const context = await browser.newContext();
+  try {
+    const [tab] = await openTabs(context, 1);
+    const heard = await tab.evaluate(async () => {
+      const heard = [];
+      const user = await lib.createCache({ storage: 'local', namespace: 'user-7' });
+      const client = lib.connectSync({ caches: [user], name: 'logout-sw', onEvent: (type, data) => heard.push([type, JSON.parse(data)]) });
+      await new Promise((resolve) => client.addEventListener('status', resolve, { once: true }));
+      client.logout();
+      return heard;
+    });
+    // The first reset is the client's start, with no cursor of its own yet.
+    assert.deepEqual(heard, [['reset', { v: 1, reason: 'continuity' }], ['reset', { v: 1, ns: 'user-7', reason: 'logout' }]]);
   } finally {
     await context.close();
   }

@@ -128,9 +128,12 @@ export interface SyncOptions {
   /** Reconnect backoff bounds (with 50 % jitter). Defaults 500 and 30 000. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
-  /** Names the BroadcastChannel, the Web Lock and the persisted cursor. Default `'cache-wasm-sync'`. */
+  /**
+   * Names the BroadcastChannel, the Web Lock and the persisted cursor, together with a hash of
+   * the topics: tabs share a connection when name and topics match. Default `'cache-wasm-sync'`.
+   */
   name?: string;
-  /** Called after each applied update, e.g. to forward it to a service worker. */
+  /** Called after each applied update, and with a `reset` of each namespace on logout, e.g. to forward it to a service worker. */
   onEvent?: (type: 'invalidate' | 'reset', data: string) => void;
 }
 
@@ -157,6 +160,8 @@ export class SyncClient extends EventTarget {
   stats(): SyncStats;
   /** Follows one more cache; what it held before is dropped (no event reached it). */
   addCache(cache: Cache<any>): void;
+  /** Stops following `cache` (a closed cache is dropped on its own). */
+  removeCache(cache: Cache<any>): void;
   /** Wipes the namespaces (default: every followed cache's) in every tab, then closes. */
   logout(options?: { namespaces?: string[] }): void;
   close(): void;

@@ -6,6 +6,7 @@
 // live are kept in localStorage, so a new leader (or a reload) resumes where the old one
 // stopped, and a client that cannot prove continuity drops its caches before serving again.
 // Messages are validated and applied by the caches themselves (in wasm).
+import { cacheError } from './errors.js';
 
 /** Defaults of `connectSync` options, written once. */
 export const SYNC_DEFAULTS = Object.freeze({
@@ -33,6 +34,13 @@ export function connectSync(options) {
   return new SyncClient(options);
 }
 
+// FNV-1a of `text`, as 8 hex digits: a short, stable name for a set of topics.
+function shortHash(text) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
 /**
  * Follows the hub's `invalidate` and `reset` updates for `caches`. Emits `status` events
  * (`event.detail` is the new status) and `logout`. `status` is `connecting` (no stream yet),
@@ -43,6 +51,8 @@ export class SyncClient extends EventTarget {
   #o;
   #caches = new Set();
   #topics;
+  #derivedTopics;
+  #scope;
   #stateKey;
   #status = 'connecting';
   #channel = null;
@@ -64,12 +74,16 @@ export class SyncClient extends EventTarget {
     super();
     this.#o = { ...SYNC_DEFAULTS, ...options };
     for (const cache of options.caches ?? []) this.#caches.add(cache);
-    this.#topics = options.topics ?? [...new Set([...this.#caches].map((c) => `/cache/${c.namespace}`))];
-    this.#stateKey = `cw::sync:${this.#o.name}`;
+    this.#derivedTopics = options.topics === undefined;
+    this.#topics = options.topics ?? [...new Set([...this.#caches].map(topicOf))];
+    // Tabs share a connection only when they follow the same topics: a leader's stream
+    // carries its own topics, so a tab following others would miss their updates.
+    this.#scope = `${this.#o.name}:${shortHash([...this.#topics].sort().join('\n'))}`;
+    this.#stateKey = `cw::sync:${this.#scope}`;
     // The channel opens before the state is read: an event the leader applies from here on
     // reaches this tab, whatever the state said.
     if (typeof BroadcastChannel === 'function') {
-      this.#channel = new BroadcastChannel(this.#o.name);
+      this.#channel = new BroadcastChannel(this.#scope);
       this.#channel.onmessage = (e) => this.#onRelay(e.data);
       this.#channel.postMessage({ kind: 'hello' });
     }
@@ -85,7 +99,7 @@ export class SyncClient extends EventTarget {
     }
     if (state?.cursor) this.#writeTabCursor(state.cursor);
     if (globalThis.navigator?.locks) {
-      navigator.locks.request(`${this.#o.name}:leader`, () => new Promise((release) => {
+      navigator.locks.request(`${this.#scope}:leader`, () => new Promise((release) => {
         this.#releaseLock = release;
         this.#becomeLeader();
       }));
@@ -116,8 +130,18 @@ export class SyncClient extends EventTarget {
    */
   addCache(cache) {
     if (this.#caches.has(cache)) return;
+    // With topics derived from the caches, the stream cannot carry another namespace's
+    // updates: following it anyway would serve what the hub has invalidated.
+    if (this.#derivedTopics && !this.#topics.includes(topicOf(cache))) {
+      throw cacheError('InvalidOption', `namespace '${cache.namespace}' is not among this client's topics; connect a client with its cache (or pass topics)`);
+    }
     this.#caches.add(cache);
     cache.applyReset(CONTINUITY_RESET);
+  }
+
+  /** Stops following `cache` (a closed cache is dropped on its own). */
+  removeCache(cache) {
+    this.#caches.delete(cache);
   }
 
   /**
@@ -127,6 +151,8 @@ export class SyncClient extends EventTarget {
   logout({ namespaces } = {}) {
     const names = namespaces ?? [...this.#caches].map((c) => c.namespace);
     this.#channel?.postMessage({ kind: 'logout', namespaces: names });
+    // The service worker keeps its own copies: it drops the namespaces too.
+    for (const ns of names) this.#o.onEvent?.('reset', JSON.stringify({ v: 1, ns, reason: 'logout' }));
     this.#logoutHere(names);
   }
 
@@ -161,6 +187,14 @@ export class SyncClient extends EventTarget {
   #becomeLeader() {
     if (this.#closed) return this.#releaseLock?.();
     this.#leader = true;
+    // The staleness bound runs from when the hub was last heard, by this tab or by the leader
+    // before it: until this tab's stream is live, it counts down from there. Past the bound,
+    // the caches have been dropped every bound since (by the page's start or by the leader
+    // before), and the countdown keeps that rhythm.
+    const liveAt = this.#readState()?.liveAt ?? 0;
+    const now = Date.now();
+    this.#lastHeard = liveAt > 0 && liveAt <= now ? now - ((now - liveAt) % this.#o.stalenessMs) : 0;
+    this.#markDown();
     // An open stream may not notice that the network went away (a half-open connection stays
     // silent), so the browser's own verdict counts: offline means down.
     if (typeof addEventListener === 'function') {
@@ -244,7 +278,7 @@ export class SyncClient extends EventTarget {
     this.#source?.close();
     this.#source = null;
     clearInterval(this.#aliveTimer);
-    clearInterval(this.#watchdog);
+    clearTimeout(this.#watchdog);
     this.#watchdog = null;
     this.#heartbeatMs = 0;
     clearTimeout(this.#retryTimer);
@@ -252,20 +286,28 @@ export class SyncClient extends EventTarget {
 
   #heard() {
     this.#lastHeard = Date.now();
+    if (this.#heartbeatMs > 0) this.#armWatchdog();
   }
 
-  // Two and a half heartbeats of silence: the connection is dead even if the socket says
-  // otherwise. Drop it and reconnect.
   #watch(intervalMs) {
     this.#heartbeatMs = intervalMs;
-    clearInterval(this.#watchdog);
-    this.#watchdog = setInterval(() => {
-      if (!this.#source || Date.now() - this.#lastHeard <= intervalMs * 2.5) return;
+    this.#armWatchdog();
+  }
+
+  // Two and a half heartbeats of silence, or the staleness bound if that is shorter: the
+  // connection is dead even if the socket says otherwise, and nothing heard since can vouch
+  // for the caches. Drop it (the countdown to a reset runs from the last thing heard) and
+  // reconnect.
+  #armWatchdog() {
+    clearTimeout(this.#watchdog);
+    const silenceMs = Math.min(this.#heartbeatMs * 2.5, this.#o.stalenessMs);
+    this.#watchdog = setTimeout(() => {
+      if (!this.#source) return;
       const url = this.#url();
       this.#stopStream();
       this.#markDown();
       this.#scheduleReconnect(url);
-    }, intervalMs);
+    }, Math.max(0, this.#lastHeard + silenceMs - Date.now()));
   }
 
   async #scheduleReconnect(url) {
@@ -313,7 +355,8 @@ export class SyncClient extends EventTarget {
 
   #markDown() {
     if (this.#downSince !== null) return;
-    this.#downSince = Date.now();
+    // Down since the hub was last heard from, not since this was noticed.
+    this.#downSince = this.#lastHeard || Date.now();
     clearInterval(this.#aliveTimer);
     this.#setStatus(this.#status === 'live' ? 'degraded' : this.#status);
     clearTimeout(this.#staleTimer);
@@ -325,7 +368,7 @@ export class SyncClient extends EventTarget {
       this.#setStatus('offline');
       this.#staleTimer = setTimeout(expire, this.#o.stalenessMs);
     };
-    this.#staleTimer = setTimeout(expire, this.#o.stalenessMs);
+    this.#staleTimer = setTimeout(expire, Math.max(0, this.#downSince + this.#o.stalenessMs - Date.now()));
   }
 
   #receive(type, data, id) {
@@ -348,16 +391,22 @@ export class SyncClient extends EventTarget {
     }
     this.#counters.lastEventAt = Date.now();
     if (type === 'message') return;
-    for (const cache of this.#caches) {
+    let malformed = false;
+    for (const cache of [...this.#caches]) {
       if (only && !only(cache)) continue;
       try {
         if (type === 'invalidate') cache.applyInvalidation(data);
         else if (type === 'reset') cache.applyReset(data);
-      } catch {
-        // A malformed update is dropped (and counted); it never breaks the stream.
-        this.#counters.rejected++;
-        return;
+      } catch (err) {
+        // A closed cache follows nothing any more; the others still get the update.
+        if (err?.code === 'Closed') this.#caches.delete(cache);
+        else malformed = true;
       }
+    }
+    if (malformed) {
+      // A malformed update is dropped (and counted); it never breaks the stream.
+      this.#counters.rejected++;
+      return;
     }
     if (type === 'invalidate') this.#counters.eventsApplied++;
     if (type === 'reset') this.#counters.resets++;
@@ -368,7 +417,9 @@ export class SyncClient extends EventTarget {
     if (this.#closed || typeof message !== 'object' || message === null) return;
     switch (message.kind) {
       case 'event':
-        if (!this.#leader) this.#applyLocally(message.type, message.data, message.id);
+        // Applied even by a leader: one that took over may hear its predecessor's last
+        // relays after it won the lock, and updates are idempotent.
+        this.#applyLocally(message.type, message.data, message.id);
         break;
       case 'status':
         if (this.#leader) break;
@@ -400,9 +451,11 @@ export class SyncClient extends EventTarget {
     this.dispatchEvent(new CustomEvent('status', { detail: status }));
   }
 
+  // Records when the hub was last heard from (not merely when the stream looked open), so
+  // a tab that starts or takes over later counts the staleness bound from there.
   #touchLive() {
     const state = this.#readState();
-    this.#writeState({ cursor: state?.cursor ?? null, liveAt: Date.now() });
+    this.#writeState({ cursor: state?.cursor ?? null, liveAt: this.#lastHeard || Date.now() });
   }
 
   #followsSession() {
@@ -444,6 +497,10 @@ export class SyncClient extends EventTarget {
       // Without a persisted cursor a reload resets the caches: safe, only slower.
     }
   }
+}
+
+function topicOf(cache) {
+  return `/cache/${cache.namespace}`;
 }
 
 function isSessionCache(cache) {

@@ -299,6 +299,42 @@ test('CLEAR_CACHE, INVALIDATE and bad messages answer on the port', async () => 
   });
 });
 
+// Stops the worker; the next request starts it again, and it re-reads Cache Storage.
+async function restartWorker(page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('ServiceWorker.enable');
+  await cdp.send('ServiceWorker.stopAllWorkers');
+  await cdp.detach();
+}
+
+const cacheKeys = (page, name) => page.evaluate(async (n) => (await (await caches.open(n)).keys()).map((r) => r.url), name);
+
+test('an invalidated response stored with Vary leaves Cache Storage, every variant of it', async () => {
+  await withPage(async (page) => {
+    const path = '/app/data/nf/vary?vary=Accept&tag=product%3A9';
+    const json = { headers: { accept: 'application/json' } };
+    assert.equal((await get(page, path, json)).n, 1);
+    await stored(page, 'nf', 1);
+    const r = await send(page, { type: 'INVALIDATE', urls: [path] });
+    assert.deepEqual([r.ok, r.removed], [true, 1]);
+    assert.deepEqual(await cacheKeys(page, 'cache-wasm-v1-nf'), []);
+    // A restarted worker finds nothing to adopt, so offline there is nothing to serve.
+    await restartWorker(page);
+    server.offline = true;
+    assert.match((await get(page, path, json)).error, /TypeError/);
+    // An entry whose index record was lost is adopted with the tags its response carries.
+    server.offline = false;
+    assert.equal((await get(page, path, json)).n, 2);
+    await stored(page, 'nf', 1);
+    await page.evaluate(() => caches.delete('cache-wasm-sw-meta'));
+    await restartWorker(page);
+    assert.equal((await stats(page, 'nf')).stored, 0, 'a new worker (its counters start at zero)');
+    const t = await send(page, { type: 'INVALIDATE', tags: ['product:9'] });
+    assert.deepEqual([t.ok, t.removed], [true, 1]);
+    assert.deepEqual(await cacheKeys(page, 'cache-wasm-v1-nf'), []);
+  });
+});
+
 test('QuotaExceededError evicts least recently used entries, not whole caches', async () => {
   await withPage(async (page) => {
     const cdp = await page.context().newCDPSession(page);

@@ -46,10 +46,11 @@ export class EntryIndex {
     // served as fresh, but tagged from their headers so invalidations still reach them.
     for (const url of present) {
       if (index.#entries.has(url)) continue;
-      const response = await cache.match(url);
+      // ignoreVary: a response stored with `Vary` matches no header-less request.
+      const response = await cache.match(url, { ignoreVary: true });
       const tags = response ? responseTags(response) : [];
       if (tags) index.#entries.set(url, { storedAt: 0, usedAt: 0, freshUntil: 0, tags });
-      else await cache.delete(url); // it could not carry all its tags: invalidations would miss it
+      else await cache.delete(url, { ignoreVary: true }); // it could not carry all its tags: invalidations would miss it
     }
     return index;
   }

@@ -23,18 +23,22 @@ export class Store {
     this.stats = newStats();
   }
 
-  /** Removes `url` from the cache, its index and the memory tier. */
+  /**
+   * Removes `url` from the cache, its index and the memory tier. Every variant goes: the index
+   * holds one entry per URL, and `delete(url)` alone would keep a response stored with `Vary`
+   * for other request headers, which a restarted worker would then adopt and serve.
+   */
   async remove(url) {
     this.hot.delete(url);
-    await Promise.all([this.cache.delete(url), this.index.delete(url)]);
+    await Promise.all([this.cache.delete(url, { ignoreVary: true }), this.index.delete(url)]);
   }
 
   /** Removes every entry, keeping the (now empty) cache. */
   async clear() {
     this.hot.clear();
     const urls = this.index.urls();
-    await Promise.all([...urls.map((url) => this.cache.delete(url)), this.index.clear()]);
-    for (const request of await this.cache.keys()) await this.cache.delete(request);
+    await Promise.all([...urls.map((url) => this.cache.delete(url, { ignoreVary: true })), this.index.clear()]);
+    for (const request of await this.cache.keys()) await this.cache.delete(request, { ignoreVary: true });
     return urls.length;
   }
 }

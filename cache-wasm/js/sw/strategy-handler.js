@@ -134,9 +134,9 @@ export class StrategyHandler {
     const url = request.url;
     store.hot.delete(url);
     await putWithEviction(store, request, response);
-    // An invalidation that landed while the body was written wins.
+    // An invalidation that landed while the body was written wins (and takes every variant).
     if (this.generation !== invalidationGeneration()) {
-      await store.cache.delete(url);
+      await store.remove(url);
       return false;
     }
     await store.index.set(url, meta);

@@ -335,6 +335,37 @@ test('an invalidated response stored with Vary leaves Cache Storage, every varia
   });
 });
 
+// Loads `path` in an iframe (a navigation the worker answers); resolves to the page's text.
+const navigate = (page, path) => page.evaluate((p) => new Promise((resolve) => {
+  const frame = document.createElement('iframe');
+  frame.onload = () => {
+    resolve(frame.contentDocument?.body?.textContent ?? '');
+    frame.remove();
+  };
+  frame.src = p;
+  document.body.append(frame);
+}), path);
+
+test('the worker’s fetches get past the browser’s HTTP cache, unless the page chose a cache mode', async () => {
+  await withPage(async (page) => {
+    // Chromium's HTTP cache keeps this copy for 300 s; the hub invalidates it at once.
+    const path = '/app/data/nf/http?cc=max-age%3D300';
+    assert.equal((await get(page, path)).n, 1);
+    await stored(page, 'nf', 1);
+    await send(page, { type: 'INVALIDATE', urls: [path] });
+    assert.equal((await get(page, path)).n, 2, 'the origin answered, not the HTTP cache');
+    // A cache mode the page chose is kept: force-cache takes the HTTP cache's (new) copy.
+    assert.equal((await get(page, path, { cache: 'force-cache' })).n, 2);
+    assert.equal(server.count('/app/data/nf/http'), 2);
+    // Navigations too, although their Request cannot be copied with a RequestInit.
+    const doc = '/app/data/nf/doc?cc=max-age%3D300';
+    assert.equal(JSON.parse(await navigate(page, doc)).n, 1);
+    await stored(page, 'nf', 4);
+    await send(page, { type: 'INVALIDATE', urls: [doc] });
+    assert.equal(JSON.parse(await navigate(page, doc)).n, 2);
+  });
+});
+
 test('QuotaExceededError evicts least recently used entries, not whole caches', async () => {
   await withPage(async (page) => {
     const cdp = await page.context().newCDPSession(page);

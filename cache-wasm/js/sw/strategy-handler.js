@@ -41,7 +41,7 @@ export class StrategyHandler {
   async fetch(request = this.request, timeoutMs = undefined) {
     const store = await openStore(this.strategy.cacheName);
     store.stats.networkFetches++;
-    const fetching = fetch(request, this.strategy.fetchOptions);
+    const fetching = fetch(revalidating(request, this.strategy.fetchOptions), this.strategy.fetchOptions);
     fetching.catch(() => store.stats.networkErrors++);
     if (!(timeoutMs > 0)) return fetching;
     let timer;
@@ -144,6 +144,20 @@ export class StrategyHandler {
     for (const plugin of this.strategy.plugins) await plugin.cacheDidUpdate?.({ store, url, request, handler: this });
     return true;
   }
+}
+
+/**
+ * `request` as the worker sends it: past the browser's HTTP cache, whose copy (kept for, say,
+ * `max-age=300`) may be the very response the hub has invalidated since, and would be stored
+ * here as fresh. `no-cache` lets the browser revalidate its copy instead. A cache mode the page
+ * chose (`no-store`, `reload`, `force-cache`, …) or the route's `fetchOptions.cache` is kept.
+ */
+function revalidating(request, fetchOptions) {
+  const { method } = request;
+  if (request.cache !== 'default' || fetchOptions?.cache !== undefined || (method !== 'GET' && method !== 'HEAD')) return request;
+  // For a navigation the copy's mode becomes 'same-origin' (the Fetch standard's rule for a
+  // Request built from a navigation with an init); its redirect mode, 'manual', is kept.
+  return new Request(request, { cache: 'no-cache' });
 }
 
 /** `cache.put`, evicting 1, 2, 4, … least recently used entries of our caches on quota errors. */

@@ -198,6 +198,29 @@ test('Vary: each value of a varied header is its own entry; Vary: * is not cache
   await p.done();
 });
 
+test('a response varying on Cookie belongs to the user: never shared, kept under a perUser rule', async () => {
+  const p = await page([{ match: '/api/echo?id=mine*', perUser: true }, { match: '/api/echo*' }]);
+  const r = await p.evaluate(async () => {
+    // The page cannot read the Cookie header a request carries: every user looks the same.
+    const as = async (user, q) => {
+      document.cookie = `user=${user}; path=/`;
+      const res = await api.fetch(`/api/echo?${new URLSearchParams(q)}`);
+      return [res.headers.get('x-cache'), (await res.json()).varied];
+    };
+    const shared = { id: 'vary-cookie', cc: 'max-age=60', vary: 'Cookie' };
+    const mine = { id: 'mine-vary-cookie', cc: 'max-age=60', vary: 'Cookie' };
+    return {
+      shared: [await as('alice', shared), await as('bob', shared)],
+      mine: [await as('alice', mine), await as('alice', mine)],
+      keys: Object.keys(localStorage),
+    };
+  });
+  assert.deepEqual(r.shared, [['MISS', 'user=alice'], ['MISS', 'user=bob']]);
+  assert.deepEqual(r.mine, [['MISS', 'user=alice'], ['HIT', 'user=alice']]);
+  assert.ok(!r.keys.some((k) => k.startsWith('cw:api:') && k.includes('vary-cookie')), r.keys.join('\n'));
+  await p.done();
+});
+
 test('concurrent identical requests share one network request, each with its own body', async () => {
   const p = await page();
   const r = await p.evaluate(async () => {

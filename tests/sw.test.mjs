@@ -223,6 +223,20 @@ test('only cacheable responses are stored: status 200, not no-store, not private
   });
 });
 
+test('a response varying on Cookie is not stored: the worker cannot see whose cookie it was', async () => {
+  await withPage(async (page) => {
+    const path = '/app/data/cf/vary-cookie?vary=Cookie&cc=max-age%3D60';
+    const as = (user) => page.evaluate(([u, p]) => {
+      document.cookie = `user=${u}; path=/`;
+      return window.get(p);
+    }, [user, path]);
+    assert.equal((await as('alice')).n, 1);
+    await until(async () => (await stats(page, 'cf')).notCached === 1, 'the refusal');
+    assert.equal((await as('bob')).n, 2, 'bob is not served alice’s response');
+    assert.equal((await stats(page, 'cf')).entries, 0);
+  });
+});
+
 test('bad route tables are refused with clear errors', async () => {
   await withPage(async (page) => {
     const errors = await page.evaluate(async () => {

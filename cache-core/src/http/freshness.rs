@@ -144,7 +144,7 @@ pub enum Storability {
     /// Not at all; the reason is a short word for statistics and logs.
     No(&'static str),
     /// In memory, but never persisted to Web Storage unless the app says the entry belongs to
-    /// the user's namespace (`private`, `Set-Cookie`, `Vary: Authorization`).
+    /// the user's namespace (`private`, `Set-Cookie`, `Vary: Authorization` or `Cookie`).
     UserOnly(&'static str),
     /// Anywhere.
     Yes,
@@ -178,6 +178,10 @@ pub fn storability(
         Storability::UserOnly("set-cookie")
     } else if varies_on("authorization") {
         Storability::UserOnly("vary-authorization")
+    } else if varies_on("cookie") {
+        // Per user like Authorization; and a page cannot read its Cookie request header, so a
+        // shared entry would be keyed by an empty value and answer the next user.
+        Storability::UserOnly("vary-cookie")
     } else {
         Storability::Yes
     }
@@ -319,6 +323,10 @@ mod tests {
         assert_eq!(
             s("GET", 200, "", false, Some("accept, Authorization")),
             Storability::UserOnly("vary-authorization")
+        );
+        assert_eq!(
+            s("GET", 200, "", false, Some("Accept-Language, cookie")),
+            Storability::UserOnly("vary-cookie")
         );
     }
 }

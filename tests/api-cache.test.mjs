@@ -117,6 +117,26 @@ test('no-store, no-cache, errors and private responses follow the rules', async 
   await p.done();
 });
 
+test('a 304 whose headers no longer allow keeping the response drops the stored entry', async () => {
+  const p = await page();
+  const r = await p.evaluate(async () => {
+    const out = {};
+    const cases = { noStore: { 'then.cc': 'no-store' }, private: { 'then.cc': 'private, max-age=60' }, varyAuthorization: { 'then.vary': 'Authorization' }, varyCookie: { 'then.vary': 'Cookie' } };
+    for (const [name, then] of Object.entries(cases)) {
+      // From the second request on, the origin answers (304 first) with the new headers.
+      const q = { id: `304-${name}`, cc: 'max-age=60', etag: '"v1"', switch: '2', ...then };
+      out[name] = [(await get(q)).x];
+      now += 60_000;
+      out[name].push((await get(q)).x, (await get(q)).x);
+    }
+    return { out, kept: Object.keys(localStorage).filter((k) => k.includes('304-')) };
+  });
+  const expected = ['MISS', 'REVALIDATED', 'MISS'];
+  assert.deepEqual(r.out, { noStore: expected, private: expected, varyAuthorization: expected, varyCookie: expected });
+  assert.deepEqual(r.kept, []);
+  await p.done();
+});
+
 test('Expires and Age count; a skewed Date does not', async () => {
   const p = await page();
   const r = await p.evaluate(async () => {

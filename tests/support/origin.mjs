@@ -2,6 +2,7 @@
 // how often the network was really used.
 //
 //   GET /api/echo?id=ID&cc=…&etag=…&lm=…&expires=…&age=…&vary=…&tag=…&cookie=1&status=…&delay=ms
+//       &switch=N&then.<param>=…   (from the N-th request for ID on, then.<param> replaces <param>)
 //   GET /api/hits?id=ID          → {"n": requests seen for ID}
 //   GET /api/mode?id=ID&down=1   → requests for ID now fail at the network level (down=0 heals)
 import { serveStatic } from './static-server.mjs';
@@ -30,6 +31,9 @@ export async function startOrigin(mounts, { headers, peers } = {}) {
     if (url.pathname !== '/api/echo') return false;
     const n = (hits.get(id) ?? 0) + 1;
     hits.set(id, n);
+    if (q.has('switch') && n >= Number(q.get('switch'))) {
+      for (const [name, value] of [...q]) if (name.startsWith('then.')) q.set(name.slice(5), value);
+    }
     if (down.has(id)) {
       req.socket.destroy();
       return true;

@@ -35,6 +35,21 @@ function loadKey(key, request) {
   return headers ? `${key}\n${headers}` : key;
 }
 
+// Whether HTTP and the rule allow storing a response with `policy`.
+function mayStore(policy, rule) {
+  return policy.storable === 'yes' || (policy.storable === 'user' && rule.perUser);
+}
+
+// The header names a response varies on, lower-cased and sorted.
+function varyOf(headers) {
+  return (headers.get('vary') ?? '').split(',').map((n) => n.trim().toLowerCase()).filter(Boolean).sort();
+}
+
+// The key of the variant that `requestHeaders` select among responses varying on `names`.
+function variantOf(base, names, requestHeaders) {
+  return names.length ? `${base} ${names.map((n) => `${n}=${requestHeaders.get(n) ?? ''}`).join('&')}` : base;
+}
+
 /** Creates an API cache; see `ApiCache`. */
 export function createApiCache(options) {
   return new ApiCache(options);
@@ -176,8 +191,7 @@ export class ApiCache {
   #variantKey(store, base, varyKey, makeRequest) {
     const names = store.has(varyKey) ? store.get(varyKey) : undefined;
     if (!Array.isArray(names)) return fitsKey(base) ? base : undefined;
-    const { headers } = makeRequest();
-    const key = `${base} ${names.map((n) => `${n}=${headers.get(n) ?? ''}`).join('&')}`;
+    const key = variantOf(base, names, makeRequest().headers);
     return fitsKey(key) ? key : undefined;
   }
 
@@ -265,8 +279,13 @@ export class ApiCache {
       const policy = this.#policy(request, rule, { status: entry.s, headers: merged }, requestTime, responseTime, overrides);
       refreshed.p = freshnessOf(policy);
       if (store.generation === generation) {
+        // The 304's headers may forbid keeping what the old ones allowed (no-store, private,
+        // Vary: Authorization, another Vary): the rules for a 200 decide whether it stays.
+        const allowed = mayStore(policy, rule);
+        if (!allowed) this.#uncacheable();
+        const sameKey = variantOf(base, varyOf(merged), request.headers) === key;
         const tags = tagsOf(rule, merged);
-        if (!tags || !this.#put(store, key, refreshed, rule, tags, merged, responseTime)) store.remove(key);
+        if (!allowed || !sameKey || !tags || !this.#put(store, key, refreshed, rule, tags, merged, responseTime)) store.remove(key);
       }
       return { entry: refreshed, xCache: 'REVALIDATED' };
     }
@@ -290,12 +309,11 @@ export class ApiCache {
   // Stores a network response if HTTP and the rule allow it; returns the stored entry.
   #store({ request, rule, store, base, overrides, response, bytes, requestTime, responseTime, generation }) {
     const policy = this.#policy(request, rule, response, requestTime, responseTime, overrides);
-    if (policy.storable === 'no' || (policy.storable === 'user' && !rule.perUser)) return this.#uncacheable();
+    if (!mayStore(policy, rule)) return this.#uncacheable();
     // An invalidation landed while this response was on its way: it may already be stale.
     if (store.generation !== generation) return undefined;
-    const vary = (response.headers.get('vary') ?? '')
-      .split(',').map((n) => n.trim().toLowerCase()).filter(Boolean).sort();
-    const key = vary.length ? `${base} ${vary.map((n) => `${n}=${request.headers.get(n) ?? ''}`).join('&')}` : base;
+    const vary = varyOf(response.headers);
+    const key = variantOf(base, vary, request.headers);
     if (!fitsKey(key)) return this.#uncacheable();
     const tags = tagsOf(rule, response.headers);
     if (!tags) return this.#uncacheable();

@@ -388,6 +388,18 @@ test('server tags (Cache-Tag) and hub invalidations drop exactly the tagged resp
   }
 });
 
+test('invalidate({ pattern }) with a leading / matches paths on this origin, as documented', async () => {
+  const p = await page();
+  const r = await p.evaluate(async () => {
+    const [a, b, other] = ['pat-a', 'pat-b', 'other'].map((id) => ({ id, cc: 'max-age=60' }));
+    for (const q of [a, b, other]) await get(q);
+    const removed = api.invalidate({ pattern: '/api/echo?id=pat-*' });
+    return { removed, xs: [(await get(a)).x, (await get(b)).x, (await get(other)).x] };
+  });
+  assert.deepEqual(r, { removed: 2, xs: ['MISS', 'MISS', 'HIT'] });
+  await p.done();
+});
+
 test('opaque responses are never cached', async () => {
   const hub = await startHub();
   const p = await page([{ match: /\/healthz$/ }]);

@@ -249,6 +249,7 @@ export class ApiCache {
   handles(input: RequestInfo | URL): boolean;
   /** Patches the global fetch for covered URLs; returns the function that restores it. */
   install(): () => void;
+  /** Drops stored responses by `url`, URL glob `pattern` (a leading `/`: a path on this page's origin) or `tags`; returns how many. */
   invalidate(selector?: { url?: string; pattern?: string; tags?: string[] }): number;
   stats(): ApiCacheStats;
 }

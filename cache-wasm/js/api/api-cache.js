@@ -22,6 +22,13 @@ function escapeGlob(text) {
   return text.replace(/[\\*?]/g, (c) => `\\${c}`);
 }
 
+// Keys hold full URLs, so a pattern with a leading `/` (a path and query, as rules are written)
+// is one on this page's origin.
+function urlPattern(pattern) {
+  if (!pattern.startsWith('/')) return pattern;
+  return escapeGlob(new URL(globalThis.location?.href).origin) + pattern;
+}
+
 // Cache keys are at most 1024 UTF-8 bytes; 1000 leaves room. Three bytes per UTF-16 unit is
 // the worst case, so most keys are checked without encoding them.
 function fitsKey(key) {
@@ -167,7 +174,10 @@ export class ApiCache {
     };
   }
 
-  /** Drops stored responses by exact `url`, URL glob `pattern`, or `tags`. Returns how many. */
+  /**
+   * Drops stored responses by exact `url`, URL glob `pattern` (a leading `/`: a path and query
+   * on this page's origin), or `tags`. Returns how many.
+   */
   invalidate({ url, pattern, tags = [] } = {}) {
     const keys = [];
     const patterns = [];
@@ -177,7 +187,7 @@ export class ApiCache {
         keys.push(`${method} ${href}`);
         patterns.push(`${method} ${escapeGlob(href)} *`);
       }
-      if (pattern) patterns.push(`${method} ${pattern}`);
+      if (pattern) patterns.push(`${method} ${urlPattern(pattern)}`);
     }
     let n = 0;
     for (const store of new Set([this.#cache, this.#userCache].filter(Boolean))) {

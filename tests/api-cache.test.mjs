@@ -273,6 +273,44 @@ test('concurrent identical requests share one network request, each with its own
   await p.done();
 });
 
+test('requests share a network request only when they send the same request, without a signal', async () => {
+  const p = await page();
+  const r = await p.evaluate(async () => {
+    const url = (q) => `/api/echo?${new URLSearchParams({ cc: 'max-age=60', delay: '300', ...q })}`;
+    // The varied header the origin saw ('-': none), or how the request failed.
+    const outcome = (promise) => promise.then((res) => res.json()).then((body) => body.varied ?? '-', (err) => err.name);
+    const abortedAfter = (ms) => {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), ms);
+      return controller.signal;
+    };
+    // One caller's abort fails that caller only, whichever of them came first.
+    const abortFirst = [api.fetch(url({ id: 'abort-1' }), { signal: abortedAfter(50) }), api.fetch(url({ id: 'abort-1' }))].map(outcome);
+    const abortSecond = [api.fetch(url({ id: 'abort-2' })), api.fetch(url({ id: 'abort-2' }), { signal: abortedAfter(50) })].map(outcome);
+    // Credentials decide whether the cookie goes along.
+    document.cookie = 'user=carol; path=/';
+    const cookie = url({ id: 'credentials', cc: 'no-store', vary: 'Cookie' });
+    const credentials = [api.fetch(cookie, { credentials: 'omit' }), api.fetch(cookie, { credentials: 'include' })].map(outcome);
+    const out = { abortFirst: await Promise.all(abortFirst), abortSecond: await Promise.all(abortSecond), credentials: await Promise.all(credentials) };
+    // A revalidation is shared only by callers sending the same headers: this one turns out to
+    // vary on Authorization, so the caller without it must not get the other's answer.
+    const stale = url({ id: 'reval', etag: '"v1"', switch: '2', 'then.vary': 'Authorization', 'then.etag': '"v2"' });
+    await (await api.fetch(stale)).text();
+    now += 60_000;
+    out.revalidation = await Promise.all([api.fetch(stale, { headers: { authorization: 'Bearer A' } }), api.fetch(stale)].map(outcome));
+    out.revalidations = await hits('reval');
+    return out;
+  });
+  assert.deepEqual(r, {
+    abortFirst: ['AbortError', '-'],
+    abortSecond: ['-', 'AbortError'],
+    credentials: ['-', 'user=carol'],
+    revalidation: ['Bearer A', '-'],
+    revalidations: 3,
+  });
+  await p.done();
+});
+
 test('a hit is a Response like any other (one read, locked streams, clones, Cache.put), without connection fields', async () => {
   const p = await page();
   const r = await p.evaluate(async () => {

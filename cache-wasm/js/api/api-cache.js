@@ -35,11 +35,13 @@ function fitsKey(key) {
   return key.length * 3 <= 1000 || new TextEncoder().encode(key).length <= 1000;
 }
 
-// Concurrent loads share one request only when they send the same headers: the response may
-// vary on any of them, and on which ones is known only once it is in.
+// Concurrent loads share one request only when they would send the same request: the same
+// headers (the response may vary on any of them, and on which is known only once it is in),
+// credentials (whether cookies go along), mode, cache mode, redirect mode and integrity.
 function loadKey(key, request) {
+  const { credentials, mode, cache, redirect, integrity } = request;
   const headers = [...request.headers].map(([name, value]) => `${name}: ${value}`).join('\n');
-  return headers ? `${key}\n${headers}` : key;
+  return `${key}\n${credentials} ${mode} ${cache} ${redirect} ${integrity}\n${headers}`;
 }
 
 // Whether HTTP and the rule allow storing a response with `policy`.
@@ -133,10 +135,13 @@ export class ApiCache {
       const hit = this.#freshHit(found, method, mode);
       if (hit) return hit;
     }
-    const ctx = { rule, store, overrides, method, mode, base, request: makeRequest };
+    // A request sent with the caller's signal is never shared: its abort would fail the other
+    // callers. A Request may carry a signal, unseen, so Request inputs are sent alone too.
+    const alone = isRequest || init?.signal != null;
+    const ctx = { rule, store, overrides, method, mode, base, alone, request: makeRequest };
     if (found?.p) return this.#serveStored({ ...ctx, key, entry: found });
     this.#counters.misses++;
-    return this.#shared(store, loadKey(key ?? base, makeRequest()), () => this.#load(ctx), method);
+    return this.#shared(store, loadKey(key ?? base, makeRequest()), () => this.#load(ctx), method, alone);
   }
 
   // The URL of a fetch input, the rule covering it and its entry keys per method. Routes of
@@ -213,17 +218,19 @@ export class ApiCache {
   }
 
   async #serveStored(ctx) {
-    const { method, mode, entry, store, key } = ctx;
+    const { method, mode, entry, store, key, alone } = ctx;
     const now = this.#clock();
     const revalidateRequested = mode === 'no-cache' && !entry.p.im;
+    // Revalidations are shared as loads are: only by callers sending the same request.
+    const sharedKey = loadKey(key, ctx.request());
     if (now < entry.p.r && !revalidateRequested) {
       this.#counters.staleServed++;
       this.#counters.bytesSaved += bodySize(entry);
-      this.#shared(store, key, () => this.#revalidate(ctx), method).catch(() => {});
+      this.#shared(store, sharedKey, () => this.#revalidate(ctx), method, alone).catch(() => {});
       return toResponse(entry, method, 'STALE');
     }
     try {
-      return await this.#shared(store, key, () => this.#revalidate(ctx), method);
+      return await this.#shared(store, sharedKey, () => this.#revalidate(ctx), method, alone);
     } catch (err) {
       if (!this.#usableOnError(store, key, now)) throw err;
       this.#counters.errorsServed++;
@@ -239,9 +246,10 @@ export class ApiCache {
   // Concurrent identical requests share one network request; each caller gets its own
   // Response. The shared work resolves to a stored entry (or an uncached snapshot). Work that
   // began before an invalidation of `store` is not joined: it may bring what was invalidated.
-  async #shared(store, key, work, method) {
+  // Work `alone` neither joins nor is joined.
+  async #shared(store, key, work, method, alone) {
     const inflightKey = `${store.generation} ${store.namespace}\n${key}`;
-    let running = this.#inflight.get(inflightKey);
+    let running = alone ? work() : this.#inflight.get(inflightKey);
     if (!running) {
       running = work().finally(() => this.#inflight.delete(inflightKey));
       this.#inflight.set(inflightKey, running);

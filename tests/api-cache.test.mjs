@@ -496,10 +496,17 @@ test('install() routes the global fetch through the cache for covered URLs only'
     const xs = [(await fetch(url)).headers.get('x-cache'), (await fetch(url)).headers.get('x-cache')];
     const hitsResponse = await fetch('/api/hits?id=inst');
     xs.push(hitsResponse.headers.get('x-cache'));
+    // Like the native fetch, a URL that cannot be parsed rejects; it never throws.
+    let bad;
+    try {
+      bad = await fetch('http://[bad').then(() => 'resolved', (err) => `rejected ${err.name}`);
+    } catch (err) {
+      bad = `threw ${err.name}`;
+    }
     uninstall();
-    xs.push((await fetch(url)).headers.get('x-cache'));
+    xs.push((await fetch(url)).headers.get('x-cache'), bad);
     return xs;
   });
-  assert.deepEqual(r, ['MISS', 'HIT', null, null]);
+  assert.deepEqual(r, ['MISS', 'HIT', null, null, 'rejected TypeError']);
   await p.done();
 });

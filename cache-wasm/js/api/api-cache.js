@@ -173,7 +173,16 @@ export class ApiCache {
    */
   install() {
     const original = globalThis.fetch;
-    globalThis.fetch = (input, init) => (this.handles(input) ? this.fetch(input, init) : original(input, init));
+    globalThis.fetch = (input, init) => {
+      let covered = false;
+      try {
+        covered = this.handles(input);
+      } catch {
+        // A URL that cannot be parsed: the native fetch answers it with a rejected promise,
+        // as fetch must (it never throws).
+      }
+      return covered ? this.fetch(input, init) : original(input, init);
+    };
     return () => {
       globalThis.fetch = original;
     };

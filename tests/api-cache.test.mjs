@@ -358,6 +358,40 @@ test('a hit is a Response like any other (one read, locked streams, clones, Cach
   await p.done();
 });
 
+test('bodies keep their bytes whatever their charset: Latin-1, Shift_JIS, untyped binary, a UTF-8 BOM', async () => {
+  const bom = [0xef, 0xbb, 0xbf, ...Buffer.from('{"n":1}')];
+  const cases = {
+    latin1: { ctype: 'text/plain; charset=iso-8859-1', bytes: [...Buffer.from('café', 'latin1')] },
+    shiftJis: { ctype: 'text/plain; charset=shift_jis', bytes: [0x93, 0xfa, 0x96, 0x7b] }, // 日本
+    untyped: { ctype: 'none', bytes: [0x00, 0xff, 0xfe, 0x80, 0x41] },
+    bom: { ctype: 'application/json', bytes: bom },
+  };
+  const p = await page();
+  const r = await p.evaluate(async (all) => {
+    const out = {};
+    for (const [name, { ctype, bytes }] of Object.entries(all)) {
+      const body = btoa(String.fromCharCode(...bytes));
+      const url = `/api/echo?${new URLSearchParams({ id: `bytes-${name}`, cc: 'max-age=60', ctype, body })}`;
+      const served = [];
+      for (let i = 0; i < 2; i++) {
+        const res = await api.fetch(url);
+        served.push([res.headers.get('x-cache'), [...new Uint8Array(await res.arrayBuffer())]]);
+      }
+      // text() of a hit reads as the browser's own fetch reads the same bytes.
+      const text = await (await api.fetch(url)).text();
+      const native = await (await fetch(url, { cache: 'no-store' })).text();
+      out[name] = { served, sameText: text === native };
+    }
+    out.json = await (await api.fetch(`/api/echo?${new URLSearchParams({ id: 'bytes-bom', cc: 'max-age=60', ctype: 'application/json', body: btoa(String.fromCharCode(...all.bom.bytes)) })}`)).json();
+    return out;
+  }, cases);
+  for (const [name, { bytes }] of Object.entries(cases)) {
+    assert.deepEqual(r[name], { served: [['MISS', bytes], ['HIT', bytes]], sameText: true }, name);
+  }
+  assert.deepEqual(r.json, { n: 1 });
+  await p.done();
+});
+
 test('per-user entries live in the user namespace and go with logout; Set-Cookie never reaches storage', async () => {
   const p = await page([{ match: '/api/echo?id=me*', perUser: true }, { match: '/api/echo*' }]);
   const r = await p.evaluate(async () => {

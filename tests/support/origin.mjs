@@ -3,6 +3,7 @@
 //
 //   GET /api/echo?id=ID&cc=…&etag=…&lm=…&expires=…&age=…&vary=…&tag=…&cookie=1&status=…&delay=ms
 //       &switch=N&then.<param>=…   (from the N-th request for ID on, then.<param> replaces <param>)
+//       &body=<base64>&ctype=<Content-Type, or none>   (these bytes instead of the JSON)
 //   GET /api/hits?id=ID          → {"n": requests seen for ID}
 //   GET /api/mode?id=ID&down=1   → requests for ID now fail at the network level (down=0 heals)
 import { serveStatic } from './static-server.mjs';
@@ -42,6 +43,8 @@ export async function startOrigin(mounts, { headers, peers } = {}) {
     const headers = { 'content-type': 'application/json', 'x-served': String(n), ...extra };
     const copy = { cc: 'cache-control', etag: 'etag', lm: 'last-modified', expires: 'expires', age: 'age', vary: 'vary', tag: 'cache-tag' };
     for (const [param, header] of Object.entries(copy)) if (q.has(param)) headers[header] = q.get(param);
+    if (q.get('ctype') === 'none') delete headers['content-type'];
+    else if (q.has('ctype')) headers['content-type'] = q.get('ctype');
     if (q.get('cookie') === '1') headers['set-cookie'] = `session-${id}=s${n}; Path=/`;
     const etagMatch = q.has('etag') && req.headers['if-none-match'] === q.get('etag');
     const since = Date.parse(req.headers['if-modified-since'] ?? '');
@@ -53,7 +56,7 @@ export async function startOrigin(mounts, { headers, peers } = {}) {
     }
     const varied = q.has('vary') ? req.headers[q.get('vary').toLowerCase()] ?? null : null;
     res.writeHead(Number(q.get('status') ?? 200), headers);
-    res.end(JSON.stringify({ id, n, varied }));
+    res.end(q.has('body') ? Buffer.from(q.get('body'), 'base64') : JSON.stringify({ id, n, varied }));
     return true;
   };
   return serveStatic(mounts, { handler, headers });

@@ -31,16 +31,29 @@ export function keptHeaders(headers) {
   return [...headers].filter(([name]) => !dropped.has(name.toLowerCase()));
 }
 
+// Strict UTF-8 that keeps a BOM: a body is stored as text only when encoding that text again
+// gives back its very bytes. Latin-1, Shift_JIS or binary bodies (text/* or untyped) are not
+// UTF-8, and a lenient decode would replace their bytes with U+FFFD.
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function utf8(bytes) {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The stored form of a response whose body is `bytes`, with freshness `policy`. */
 export function toStored(response, bytes, policy, url) {
-  const textual = TEXTUAL.test(response.headers.get('content-type') ?? 'text/plain');
+  const text = TEXTUAL.test(response.headers.get('content-type') ?? 'text/plain') ? utf8(bytes) : undefined;
   return {
     u: url,
     s: response.status,
     st: response.statusText,
     h: keptHeaders(response.headers),
-    b: textual ? new TextDecoder().decode(bytes) : toBase64(bytes),
-    enc: textual ? 'text' : 'base64',
+    b: text ?? toBase64(bytes),
+    enc: text === undefined ? 'base64' : 'text',
     p: freshnessOf(policy),
   };
 }
@@ -70,7 +83,8 @@ class CachedResponse extends Response {
 
   constructor(text, init) {
     super(text, init);
-    this.#text = text;
+    // What text() reads: like Response.text(), without a leading BOM (the body keeps it).
+    this.#text = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   }
 
   // Takes the body for a fast read: true when the stream was untouched and is now cancelled.

@@ -91,7 +91,13 @@ fn default_hub() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("target/release-native/sync-server"))
 }
 
-async fn run(args: Args) -> Result<Vec<CaseResult>, BenchError> {
+/// What a run measured, and the cases that failed (each with its error).
+struct Outcome {
+    results: Vec<CaseResult>,
+    failures: Vec<String>,
+}
+
+async fn run(args: Args) -> Result<Outcome, BenchError> {
     let open_files = process::raise_open_files_limit()?;
     let mut counts = args.clients.clone();
     if !args.no_single_client {
@@ -124,6 +130,7 @@ async fn run(args: Args) -> Result<Vec<CaseResult>, BenchError> {
     paths.extend(args.transports.iter().filter(|&&p| p != Path::Floor));
     paths.dedup();
     let mut results = Vec::new();
+    let mut failures = Vec::new();
     for &clients in &counts {
         for (run, &path) in
             (1..=usize::from(args.repeat)).flat_map(|run| paths.iter().map(move |path| (run, path)))
@@ -132,7 +139,17 @@ async fn run(args: Args) -> Result<Vec<CaseResult>, BenchError> {
                 "hub-load: {clients} clients, {path}, run {run}/{} ...",
                 args.repeat
             );
-            let result = run_case(path, clients, run, &settings, &redis).await?;
+            // A case that fails (a connection reset during the ramp, say) is reported and left
+            // out; the others still count, so a long run is not lost to one case.
+            let result = match run_case(path, clients, run, &settings, &redis).await {
+                Ok(result) => result,
+                Err(e) => {
+                    eprintln!("hub-load:   failed: {e}");
+                    failures.push(format!("{clients} clients, {path}, run {run}: {e}"));
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
             eprintln!(
                 "hub-load:   delivered {}/{} ({} subscriptions ended early{})",
                 result.deliveries.delivered,
@@ -150,7 +167,7 @@ async fn run(args: Args) -> Result<Vec<CaseResult>, BenchError> {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
-    Ok(results)
+    Ok(Outcome { results, failures })
 }
 
 #[tokio::main]
@@ -167,14 +184,21 @@ async fn main() -> ExitCode {
         process::load_average().unwrap_or_default()
     );
     match run(args).await {
-        Ok(results) => {
+        Ok(Outcome { results, failures }) => {
             println!(
                 "{summary}; after: {}\n",
                 process::load_average().unwrap_or_default()
             );
             println!("{}", report::results_table(&results));
             println!("{}", report::targets_table(&results));
-            ExitCode::SUCCESS
+            if failures.is_empty() {
+                return ExitCode::SUCCESS;
+            }
+            println!("Cases that failed (left out of the tables):\n");
+            for failure in &failures {
+                println!("- {failure}");
+            }
+            ExitCode::FAILURE
         }
         Err(e) => {
             eprintln!("hub-load: {e}");

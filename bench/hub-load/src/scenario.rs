@@ -163,10 +163,16 @@ async fn ramp<S: Subscriber>(
             )));
             readies.push(confirmed);
         }
-        for confirmed in readies {
+        let opened = tasks.0.len() - batch;
+        for (i, confirmed) in readies.into_iter().enumerate() {
             match tokio::time::timeout(Duration::from_secs(30), confirmed).await {
                 Ok(Ok(Ok(()))) => {}
-                Ok(Ok(Err(e))) => return Err(e),
+                Ok(Ok(Err(e))) => {
+                    return Err(BenchError::Setup(format!(
+                        "subscription {} of {clients} (batch from {opened}): {e}",
+                        opened + i + 1
+                    )))
+                }
                 Ok(Err(_)) => return Err(BenchError::Setup("a subscription task died".into())),
                 Err(_) => {
                     return Err(BenchError::Timeout(format!(

@@ -256,6 +256,38 @@ async fn tag_invalidation_removes_entries_and_reaches_a_subscriber() {
 }
 
 #[tokio::test]
+async fn a_tag_set_never_expires_while_it_holds_an_entry_without_expiry() {
+    let redis = RedisServer::start();
+    let cache = cache(&redis, None);
+    cache
+        .set_with_tags("a", b"1", None, &["catalog"])
+        .await
+        .unwrap();
+    cache
+        .set_with_tags("b", b"2", MINUTE, &["catalog"])
+        .await
+        .unwrap();
+    assert_eq!(
+        redis.cli(&["PTTL", "shop:tag:catalog"]),
+        "-1",
+        "a TTL on the set would orphan \"a\", which never expires"
+    );
+    // A set created by an entry with a TTL still expires, and longer entries extend it.
+    cache
+        .set_with_tags("c", b"3", MINUTE, &["short"])
+        .await
+        .unwrap();
+    cache
+        .set_with_tags("d", b"4", Some(Duration::from_secs(30)), &["short"])
+        .await
+        .unwrap();
+    let pttl: i64 = redis.cli(&["PTTL", "shop:tag:short"]).parse().unwrap();
+    assert!((50_000..=60_000).contains(&pttl), "{pttl}");
+    assert_eq!(cache.invalidate_tags(&["catalog"]).await.unwrap(), 2);
+    assert_eq!(cache.get("a").await.unwrap(), None);
+}
+
+#[tokio::test]
 async fn pattern_invalidation_scans_and_reaches_a_subscriber() {
     let redis = RedisServer::start();
     let hub = state(config());

@@ -1,7 +1,8 @@
 //! Invalidation beyond single keys: tags, glob patterns, whole namespaces, version bumps.
 //!
 //! - A tag is a Redis set `<ns>:tag:<tag>` of the entry keys stored with it
-//!   ([`RedisCache::set_with_tags`]); it expires no earlier than its longest-lived entry.
+//!   ([`RedisCache::set_with_tags`]); it expires no earlier than its longest-lived entry, and
+//!   never while an entry stored without expiry is in it.
 //!   [`RedisCache::invalidate_tags`] unlinks the members and the set in one Lua script, so an
 //!   entry tagged meanwhile is never orphaned.
 //! - Patterns are cache-core globs over user keys, translated to `SCAN MATCH` (never `KEYS`)
@@ -13,7 +14,7 @@
 //! Each publishes the same invalidation to the hub (tags, the pattern, or `*`).
 
 use super::keys;
-use super::redis_cache::{set_cmd, ttl_ms, RedisCache};
+use super::redis_cache::{ttl_ms, RedisCache};
 use super::{codec, stats, CacheError};
 use cache_core::key::{validate_key, Namespace};
 use cache_core::message::{validate_tag, Selector, MAX_TAGS_PER_ENTRY};
@@ -38,6 +39,33 @@ for _, tag in ipairs(KEYS) do
   redis.call('UNLINK', tag)
 end
 return n",
+    )
+});
+
+/// `SET`s an entry (`ARGV[1]`, for `ARGV[2]` ms; 0: no expiry) and adds it to each tag set,
+/// atomically. A tag set lives as long as its longest-lived member: a member without expiry
+/// makes it persistent, a new set expires with its first member, and an existing one is only
+/// ever extended (`GT`, which never puts an expiry on a persistent set).
+static STORE_TAGGED: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"local ttl = tonumber(ARGV[2])
+if ttl > 0 then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+else
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+for i = 2, #KEYS do
+  local fresh = redis.call('EXISTS', KEYS[i]) == 0
+  redis.call('SADD', KEYS[i], KEYS[1])
+  if ttl == 0 then
+    redis.call('PERSIST', KEYS[i])
+  elseif fresh then
+    redis.call('PEXPIRE', KEYS[i], ttl)
+  else
+    redis.call('PEXPIRE', KEYS[i], ttl, 'GT')
+  end
+end
+return 1",
     )
 });
 
@@ -161,24 +189,16 @@ impl RedisCache {
             Ok(space) => {
                 let entry = keys::entry_key(&space, key);
                 let frame = codec::encode(value, 0, self.shared.options.compress_above);
-                let mut pipe = redis::pipe();
-                pipe.add_command(set_cmd(&entry, &frame, ttl)).ignore();
+                let mut invocation = STORE_TAGGED.prepare_invoke();
+                invocation.key(&entry);
                 for tag in tags {
-                    let set = keys::tag_key(&self.namespace, tag);
-                    pipe.sadd(&set, &entry).ignore();
-                    match ttl {
-                        // NX sets a first expiry, GT only ever extends it.
-                        Some(ttl) => {
-                            let ms = ttl_ms(ttl);
-                            pipe.cmd("PEXPIRE").arg(&set).arg(ms).arg("NX").ignore();
-                            pipe.cmd("PEXPIRE").arg(&set).arg(ms).arg("GT").ignore();
-                        }
-                        None => {
-                            pipe.persist(&set).ignore();
-                        }
-                    }
+                    invocation.key(keys::tag_key(&self.namespace, tag));
                 }
-                pipe.query_async::<()>(&mut self.conn()).await
+                invocation
+                    .arg(frame)
+                    .arg(ttl.map_or(0, ttl_ms))
+                    .invoke_async::<()>(&mut self.conn())
+                    .await
             }
             Err(e) => Err(e),
         };

@@ -92,6 +92,87 @@ describe('writes and invalidations reach mounted composables', () => {
   });
 });
 
+// A loader that waits until the test lets it go: `gate.open()` resolves the oldest call waiting.
+function gated(make) {
+  const waiting = [];
+  const loader = vi.fn(async (...args) => {
+    const value = make(...args);
+    await new Promise((resolve) => waiting.push(resolve));
+    return value;
+  });
+  return { loader, open: () => waiting.shift()(), openLast: () => waiting.pop()() };
+}
+
+describe('loads overtaken by an invalidation or a newer request', () => {
+  it('useCachedAPI does not show a load its key was invalidated during; it loads again', async () => {
+    let version = 1;
+    const gate = gated(() => ({ v: version }));
+    const scope = effectScope();
+    const q = scope.run(() => useCachedAPI(gate.loader, { cache, key: 'p:4' }));
+    await flush();
+    version = 2;
+    cache.applyInvalidation('{"v":1,"ns":"vue","keys":["p:4"]}'); // no entry yet: no event
+    gate.open();
+    await flush();
+    expect(q.data.value).toBeUndefined();
+    expect(gate.loader).toHaveBeenCalledTimes(2);
+    gate.open();
+    await flush();
+    expect(q.data.value).toEqual({ v: 2 });
+    expect(cache.get('p:4')).toEqual({ v: 2 });
+    scope.stop();
+  });
+
+  it('useCache.fetch does the same, and loads again only once', async () => {
+    let version = 1;
+    const gate = gated(() => version);
+    const scope = effectScope();
+    const c = scope.run(() => useCache('k:4', { cache }));
+    const fetching = c.fetch(gate.loader);
+    await flush();
+    cache.invalidate({ keys: ['k:4'] });
+    version = 2;
+    gate.open();
+    await flush();
+    cache.invalidate({ keys: ['k:4'] }); // overtaken again: not shown, no third load
+    gate.open();
+    await expect(fetching).resolves.toBeUndefined();
+    expect(c.data.value).toBeUndefined();
+    expect(gate.loader).toHaveBeenCalledTimes(2);
+    scope.stop();
+  });
+
+  it('a result not stored for another reason (a full quota) is shown, and not loaded again', async () => {
+    const tiny = await createCache({ namespace: 'tiny', maxBytes: 10 });
+    const scope = effectScope();
+    const q = scope.run(() => useCachedAPI(async () => 'x'.repeat(100), { cache: tiny, key: 'big' }));
+    await flush();
+    expect(tiny.has('big')).toBe(false);
+    expect(q.data.value).toBe('x'.repeat(100));
+    scope.stop();
+    tiny.close();
+  });
+
+  it('useCachedAPI: of overlapping requests the newest wins, whatever order they end in', async () => {
+    let version = 1;
+    const gate = gated(() => ({ v: version }));
+    const scope = effectScope();
+    const q = scope.run(() => useCachedAPI(gate.loader, { cache, key: 'p:5' }));
+    await flush();
+    version = 2;
+    const refreshing = q.refresh();
+    await flush();
+    gate.openLast(); // the refresh ends first
+    await refreshing;
+    expect(q.data.value).toEqual({ v: 2 });
+    gate.open(); // then the first request
+    await flush();
+    expect(q.data.value).toEqual({ v: 2 });
+    expect(q.loading.value).toBe(false);
+    scope.stop();
+  });
+});
+
 describe('a closed cache', () => {
   it('answers every call with a CacheError coded Closed', async () => {
     const c = await createCache({ namespace: 'closing' });

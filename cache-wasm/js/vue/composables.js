@@ -18,6 +18,24 @@ function follow(cache, pattern, { onSet, onRemoved }) {
   return off;
 }
 
+// `cache.getOrSet`, and whether its result is current. A key invalidated while its load was
+// under way held no entry, so no event tells anyone: the result comes back but is not stored.
+// Such a result is not current. One that was not stored for another reason (a full quota, a
+// value Web Storage cannot hold) is still good; the cache's generation tells the two apart.
+async function load(cache, key, loader, options) {
+  const generation = cache.generation;
+  const value = await cache.getOrSet(key, loader, options);
+  if (cache.has(key)) return { value: cache.get(key), current: true }; // ours, or a newer write
+  return { value, current: cache.generation === generation };
+}
+
+// `load`, tried once more when an invalidation overtook it and `retry()` still holds (the
+// caller is mounted and its request the newest). A result overtaken twice is not current.
+async function loadCurrent(cache, key, loader, options, retry) {
+  const first = await load(cache, key, loader, options);
+  return first.current || !retry() ? first : load(cache, key, loader, options);
+}
+
 /** `{ data, loading, error, fetch(loader), clear() }` for one key. */
 export function useCache(key, options = {}) {
   const cache = resolveCache(options);
@@ -25,21 +43,28 @@ export function useCache(key, options = {}) {
   const loading = ref(false);
   const error = shallowRef(null);
   let lastLoader = null;
+  let active = true;
+  let latest = 0; // the newest request: only it writes `data`, `error` and `loading`
   const fetch = async (loader = lastLoader) => {
     if (!loader) return data.value;
     lastLoader = loader;
+    const request = ++latest;
+    const newest = () => request === latest && active;
     loading.value = true;
     error.value = null;
     try {
-      data.value = await cache.getOrSet(key, loader, { ttlMs: options.ttl, tags: options.tags });
+      const { value, current } = await loadCurrent(cache, key, loader, { ttlMs: options.ttl, tags: options.tags }, newest);
+      if (request !== latest) return current ? value : undefined;
+      data.value = current ? value : undefined;
       return data.value;
     } catch (err) {
-      error.value = err;
+      if (request === latest) error.value = err;
       return undefined;
     } finally {
-      loading.value = false;
+      if (request === latest) loading.value = false;
     }
   };
+  if (getCurrentScope()) onScopeDispose(() => (active = false));
   const clear = () => {
     cache.remove(key);
     data.value = undefined;
@@ -63,20 +88,25 @@ export function useCachedAPI(fetcher, options = {}) {
   const loading = ref(false);
   const error = shallowRef(null);
   let active = true;
+  let latest = 0; // the newest request: only it writes `data`, `error` and `loading`
   const execute = async () => {
+    const request = ++latest;
+    const newest = () => request === latest && active;
     loading.value = true;
     error.value = null;
     try {
-      const value = await cache.getOrSet(key, fetcher, { ttlMs: ttl, tags });
-      if (active) data.value = value;
-      onSuccess?.(value);
-      return value;
+      const { value, current } = await loadCurrent(cache, key, fetcher, { ttlMs: ttl, tags }, newest);
+      if (request !== latest) return current ? value : undefined;
+      if (active) data.value = current ? value : undefined;
+      if (current) onSuccess?.(value);
+      return current ? value : undefined;
     } catch (err) {
+      if (request !== latest) return undefined;
       if (active) error.value = err;
       onError?.(err);
       return undefined;
     } finally {
-      loading.value = false;
+      if (request === latest) loading.value = false;
     }
   };
   const refresh = () => {

@@ -173,6 +173,58 @@ describe('loads overtaken by an invalidation or a newer request', () => {
   });
 });
 
+describe('evictions and clears', () => {
+  const later = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+  it('an evicted key is not loaded again: more mounted keys than maxEntries do not loop', async () => {
+    const small = await createCache({ namespace: 'small', maxEntries: 1 });
+    const fetcher = vi.fn(async () => {
+      await later();
+      return { at: fetcher.mock.calls.length };
+    });
+    const scope = effectScope();
+    const a = scope.run(() => useCachedAPI(fetcher, { cache: small, key: 'a' }));
+    await flush();
+    await later();
+    const b = scope.run(() => useCachedAPI(fetcher, { cache: small, key: 'b' })); // evicts a
+    for (let i = 0; i < 10; i++) await later();
+    expect(fetcher).toHaveBeenCalledTimes(2);
+    expect(a.data.value).toEqual({ at: 1 }); // still shown: it was not wrong
+    expect(b.data.value).toEqual({ at: 2 });
+    scope.stop();
+    small.close();
+  });
+
+  it('useCache.clear() clears and does not load again; an invalidation still does', async () => {
+    const loader = vi.fn(async () => 'v');
+    const scope = effectScope();
+    const c = scope.run(() => useCache('k:5', { cache }));
+    await c.fetch(loader);
+    c.clear();
+    await flush();
+    expect(c.data.value).toBeUndefined();
+    expect(cache.has('k:5')).toBe(false);
+    expect(loader).toHaveBeenCalledTimes(1);
+    await c.fetch();
+    cache.invalidate({ keys: ['k:5'] });
+    await flush();
+    expect(loader).toHaveBeenCalledTimes(3);
+    expect(c.data.value).toBe('v');
+    scope.stop();
+  });
+
+  it('useCachedAPI.refresh() loads once', async () => {
+    const fetcher = vi.fn(async () => 'v');
+    const scope = effectScope();
+    const q = scope.run(() => useCachedAPI(fetcher, { cache, key: 'p:6' }));
+    await flush();
+    await q.refresh();
+    await flush();
+    expect(fetcher).toHaveBeenCalledTimes(2);
+    scope.stop();
+  });
+});
+
 describe('a closed cache', () => {
   it('answers every call with a CacheError coded Closed', async () => {
     const c = await createCache({ namespace: 'closing' });

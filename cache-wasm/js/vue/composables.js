@@ -8,11 +8,12 @@ const escapeGlob = (text) => text.replace(/[\\*?]/g, (c) => `\\${c}`);
 
 // Follows `pattern` until the surrounding scope ends: `onSet(key)` for writes (this tab's or
 // another's, such as an optimistic update), `onRemoved(event)` for removals (invalidate,
-// remove, expire, evict).
+// remove, expire). Evictions are left out: an evicted value was not wrong, only dropped for
+// room, and loading it again would evict another mounted key, which would load again, and so on.
 function follow(cache, pattern, { onSet, onRemoved }) {
   const off = cache.subscribe(pattern, (event) => {
     if (event.type === 'set') onSet?.(event.key);
-    else onRemoved(event);
+    else if (event.type !== 'evict') onRemoved(event);
   });
   if (getCurrentScope()) onScopeDispose(off);
   return off;
@@ -65,15 +66,23 @@ export function useCache(key, options = {}) {
     }
   };
   if (getCurrentScope()) onScopeDispose(() => (active = false));
+  let clearing = false; // our own remove: not a reason to load again
   const clear = () => {
-    cache.remove(key);
+    clearing = true;
+    try {
+      cache.remove(key);
+    } finally {
+      clearing = false;
+    }
     data.value = undefined;
   };
   follow(cache, escapeGlob(key), {
     onSet: () => (data.value = cache.get(key)),
-    onRemoved: () => {
+    onRemoved: (event) => {
       data.value = undefined;
-      if (lastLoader) fetch();
+      // An expiry seen while loading is our own load's check finding its value already expired.
+      if (clearing || !active || !lastLoader || (event.type === 'expire' && loading.value)) return;
+      fetch();
     },
   });
   return { data, loading, error, fetch, clear };
@@ -109,15 +118,23 @@ export function useCachedAPI(fetcher, options = {}) {
       if (request === latest) loading.value = false;
     }
   };
+  let refreshing = false; // refresh()'s own remove: it loads once, not twice
   const refresh = () => {
-    cache.remove(key);
+    refreshing = true;
+    try {
+      cache.remove(key);
+    } finally {
+      refreshing = false;
+    }
     return execute();
   };
   follow(cache, escapeGlob(key), {
     onSet: () => active && (data.value = cache.get(key)),
-    onRemoved: () => {
+    onRemoved: (event) => {
       data.value = undefined;
-      if (active) execute();
+      // An expiry seen while loading is our own load's check finding its value already expired.
+      if (refreshing || !active || (event.type === 'expire' && loading.value)) return;
+      execute();
     },
   });
   if (getCurrentScope()) onScopeDispose(() => (active = false));

@@ -278,6 +278,70 @@ describe('useOptimisticUpdate', () => {
   });
 });
 
+describe('overlapping optimistic updates', () => {
+  // Mutations the test settles by hand: `settle.ok(i)` / `settle.fail(i)` for the i-th call.
+  function manual() {
+    const calls = [];
+    const mutate = vi.fn(() => new Promise((resolve, reject) => calls.push({ resolve, reject })));
+    return { mutate, ok: (i) => calls[i].resolve('ok'), fail: (i) => calls[i].reject(new Error('409')) };
+  }
+  const add = (cart, n) => ({ n: (cart?.n ?? 0) + n });
+
+  it('a failed update does not wipe a newer one; pending lasts until both end', async () => {
+    cache.set('cart', { n: 0 });
+    const m = manual();
+    const { update, pending } = useOptimisticUpdate(m.mutate, { cache, cacheKey: 'cart', optimisticUpdate: add });
+    const a = update(1);
+    const b = update(10);
+    expect(cache.get('cart')).toEqual({ n: 11 });
+    m.fail(0);
+    await expect(a).rejects.toThrow('409');
+    expect(cache.get('cart')).toEqual({ n: 11 });
+    expect(pending.value).toBe(true);
+    m.ok(1);
+    await b;
+    expect(cache.get('cart')).toEqual({ n: 11 });
+    expect(pending.value).toBe(false);
+  });
+
+  it('when both fail, in either order, the value from before both comes back', async () => {
+    for (const order of [[0, 1], [1, 0]]) {
+      cache.set('cart', { n: 0 });
+      const m = manual();
+      const { update } = useOptimisticUpdate(m.mutate, { cache, cacheKey: 'cart', optimisticUpdate: add });
+      const runs = [update(1), update(10)];
+      for (const i of order) {
+        m.fail(i);
+        await expect(runs[i]).rejects.toThrow('409');
+      }
+      expect(cache.get('cart')).toEqual({ n: 0 });
+    }
+  });
+
+  it('a rollback never writes an old value over an invalidation made meanwhile', async () => {
+    cache.set('cart', { n: 0 });
+    const m = manual();
+    const { update } = useOptimisticUpdate(m.mutate, { cache, cacheKey: 'cart', optimisticUpdate: add });
+    const a = update(1);
+    cache.applyInvalidation('{"v":1,"ns":"vue","keys":["cart"]}');
+    m.fail(0);
+    await expect(a).rejects.toThrow('409');
+    expect(cache.has('cart')).toBe(false);
+  });
+
+  it('keeps the tags it was given, through the update and the rollback', async () => {
+    cache.set('cart', { n: 0 }, { tags: ['carts'] });
+    const m = manual();
+    const { update } = useOptimisticUpdate(m.mutate, { cache, cacheKey: 'cart', tags: ['carts'], optimisticUpdate: add });
+    const a = update(1);
+    m.fail(0);
+    await expect(a).rejects.toThrow('409');
+    expect(cache.get('cart')).toEqual({ n: 0 });
+    cache.invalidate({ tags: ['carts'] });
+    expect(cache.has('cart')).toBe(false);
+  });
+});
+
 describe('useCachedInfiniteScroll', () => {
   it('caches pages one by one and serves them again on a revisit', async () => {
     const fetchPage = vi.fn(async (page, size) => Array.from({ length: page < 2 ? size : 1 }, (_, i) => page * size + i));

@@ -142,33 +142,82 @@ export function useCachedAPI(fetcher, options = {}) {
   return { data, loading, error, execute, refresh };
 }
 
+// Optimistic updates under way, per cache and key, oldest first, so that overlapping ones
+// (in one composable or several) roll back in the right order.
+const optimistic = new WeakMap();
+
+function underWay(cache, key) {
+  let byKey = optimistic.get(cache);
+  if (!byKey) optimistic.set(cache, (byKey = new Map()));
+  let list = byKey.get(key);
+  if (!list) byKey.set(key, (list = []));
+  return list;
+}
+
 /**
  * `{ update(input), pending, error }`: applies `optimisticUpdate(current, input)` to the cached
  * value at once, runs `mutate(input)`, and on failure restores the previous value
- * (`rollbackOnError`, default true) and rethrows.
+ * (`rollbackOnError`, default true) and rethrows. A rollback restores only a value this update
+ * wrote and nothing wrote over since; an invalidation, or another write, meanwhile wins.
  */
 export function useOptimisticUpdate(mutate, options = {}) {
-  const { cacheKey, optimisticUpdate, rollbackOnError = true, ttl } = options;
+  const { cacheKey, optimisticUpdate, rollbackOnError = true, ttl, tags } = options;
   const cache = resolveCache(options);
   const pending = ref(false);
   const error = shallowRef(null);
+  let running = 0;
+  const write = (value) => cache.set(cacheKey, value, { ttlMs: ttl, tags });
   const update = async (input) => {
-    const previous = cache.get(cacheKey);
-    if (optimisticUpdate) cache.set(cacheKey, optimisticUpdate(previous, input), { ttlMs: ttl });
+    let mine = null;
+    if (optimisticUpdate) {
+      const list = underWay(cache, cacheKey);
+      const below = list.at(-1);
+      const previous = cache.get(cacheKey);
+      // `base`: the update whose value this one replaces, if that value is still the current
+      // one. `touched`: something changed the key after this write (a newer update, another
+      // write, an invalidation, an expiry).
+      const base = below && !below.touched ? below : null;
+      write(optimisticUpdate(previous, input));
+      mine = { previous, base, touched: false };
+      mine.off = cache.subscribe(escapeGlob(cacheKey), () => (mine.touched = true));
+      list.push(mine);
+    }
+    running++;
     pending.value = true;
     error.value = null;
     try {
       return await mutate(input);
     } catch (err) {
       error.value = err;
-      if (rollbackOnError) {
-        if (previous === undefined) cache.remove(cacheKey);
-        else cache.set(cacheKey, previous, { ttlMs: ttl });
-      }
+      if (mine && rollbackOnError) rollBack(mine);
       throw err;
     } finally {
-      pending.value = false;
+      if (mine) settle(mine);
+      pending.value = --running > 0;
     }
+  };
+  // Restores what this update replaced, if its value is still the current one; else the
+  // update that replaced it now restores that instead.
+  const rollBack = (mine) => {
+    const list = underWay(cache, cacheKey);
+    if (mine.touched) {
+      for (const other of list) {
+        if (other.base === mine) Object.assign(other, { previous: mine.previous, base: mine.base });
+      }
+      return;
+    }
+    mine.off();
+    if (mine.previous === undefined) cache.remove(cacheKey);
+    else write(mine.previous);
+    if (mine.base) mine.base.touched = false; // its value is the current one again
+  };
+  const settle = (mine) => {
+    mine.off();
+    const byKey = optimistic.get(cache);
+    const list = byKey?.get(cacheKey) ?? [];
+    list.splice(list.indexOf(mine), 1);
+    for (const other of list) if (other.base === mine) other.base = null;
+    if (list.length === 0) byKey?.delete(cacheKey);
   };
   return { update, pending, error };
 }

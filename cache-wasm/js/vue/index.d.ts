@@ -32,6 +32,8 @@ export function useCachedAPI<T = unknown>(fetcher: () => Promise<T>, options: Ca
 
 export function useOptimisticUpdate<I, R, T = unknown>(mutate: (input: I) => Promise<R>, options: CacheChoice & {
   cacheKey: string; optimisticUpdate?: (current: T | undefined, input: I) => T; rollbackOnError?: boolean; ttl?: number;
+  /** Tags of the entry, written with every optimistic value and rollback. Default none. */
+  tags?: string[];
 }): { update(input: I): Promise<R>; pending: Ref<boolean>; error: ShallowRef<unknown> };
 
 export function useCachedInfiniteScroll<T>(fetchPage: (page: number, pageSize: number) => Promise<T[]>, options: CacheChoice & {

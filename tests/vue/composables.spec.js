@@ -100,7 +100,7 @@ function gated(make) {
     await new Promise((resolve) => waiting.push(resolve));
     return value;
   });
-  return { loader, open: () => waiting.shift()(), openLast: () => waiting.pop()() };
+  return { loader, open: () => waiting.shift()(), openLast: () => waiting.pop()(), waiting: () => waiting.length > 0 };
 }
 
 describe('loads overtaken by an invalidation or a newer request', () => {
@@ -221,6 +221,91 @@ describe('evictions and clears', () => {
     await q.refresh();
     await flush();
     expect(fetcher).toHaveBeenCalledTimes(2);
+    scope.stop();
+  });
+});
+
+describe('useCachedInfiniteScroll while a page is loading', () => {
+  let version;
+  let gate;
+  const page = (n, size) => Array.from({ length: size }, (_, i) => `${n * size + i}@v${version}`);
+  const mount = () => {
+    version = 1;
+    gate = gated(page);
+    const scope = effectScope();
+    return { scope, list: scope.run(() => useCachedInfiniteScroll(gate.loader, { cache, cacheKey: 'feed', pageSize: 2 })) };
+  };
+  const settle = async () => {
+    for (let i = 0; i < 20; i++) {
+      await flush();
+      while (gate.loader.mock.calls.length > 0 && gate.waiting()) gate.open();
+    }
+  };
+
+  it('reset() drops the page that was loading', async () => {
+    const { scope, list } = mount();
+    const first = list.loadMore();
+    await flush();
+    list.reset();
+    gate.open();
+    await first;
+    expect(list.items.value).toEqual([]);
+    expect(list.loading.value).toBe(false);
+    const again = list.loadMore();
+    await flush();
+    gate.open();
+    await again;
+    expect(list.items.value).toEqual(['0@v1', '1@v1']);
+    scope.stop();
+  });
+
+  it('a reload during a loadMore() shows the pages in order, once each, at the new version', async () => {
+    const { scope, list } = mount();
+    const first = list.loadMore();
+    await flush();
+    gate.open();
+    await first;
+    list.loadMore(); // page 1 under way
+    await flush();
+    version = 2;
+    cache.invalidate({ keys: ['feed:page:0'] }); // reload what was shown
+    await settle();
+    expect(list.items.value).toEqual(['0@v2', '1@v2']);
+    expect(list.loading.value).toBe(false);
+    scope.stop();
+  });
+
+  it('a page invalidated while it loads is not shown at its old version', async () => {
+    const { scope, list } = mount();
+    const first = list.loadMore();
+    await flush();
+    version = 2;
+    cache.invalidate({ keys: ['feed:page:0'] }); // no entry yet: no event
+    await settle();
+    await first;
+    expect(list.items.value).toEqual(['0@v2', '1@v2']);
+    expect(cache.get('feed:page:0')).toEqual(['0@v2', '1@v2']);
+    scope.stop();
+  });
+
+  it('a second invalidation during a reload is not lost', async () => {
+    const { scope, list } = mount();
+    for (let i = 0; i < 2; i++) {
+      const more = list.loadMore();
+      await flush();
+      gate.open();
+      await more;
+    }
+    version = 2;
+    cache.invalidate({ patterns: ['feed:page:*'] }); // both pages load again
+    await flush();
+    gate.open(); // page 0 at v2
+    await flush();
+    expect(gate.waiting()).toBe(true); // page 1 is loading now
+    version = 3;
+    cache.invalidate({ keys: ['feed:page:0'] });
+    await settle();
+    expect(list.items.value).toEqual(['0@v3', '1@v3', '2@v2', '3@v2']);
     scope.stop();
   });
 });

@@ -234,45 +234,67 @@ export function useCachedInfiniteScroll(fetchPage, options = {}) {
   const loading = ref(false);
   const pages = [];
   const pageKey = (n) => `${cacheKey}:page:${n}`;
-  const loadMore = async () => {
-    if (loading.value || !hasMore.value) return;
+  let active = true;
+  if (getCurrentScope()) onScopeDispose(() => (active = false));
+  // Each reset or reload starts a new list: a page that arrives for an older one is dropped.
+  let list = 0;
+  let running = null; // the loadMore() under way for the current list
+  const loadMore = () => {
+    if (running) return running;
+    if (!hasMore.value) return Promise.resolve();
+    const mine = list;
+    const n = pages.length;
     loading.value = true;
-    try {
-      const n = pages.length;
-      const page = await cache.getOrSet(pageKey(n), () => fetchPage(n, pageSize), { ttlMs: ttl, tags });
-      pages.push(page);
-      items.value = pages.flat();
-      hasMore.value = page.length === pageSize;
-    } finally {
-      loading.value = false;
-    }
+    const load = (async () => {
+      try {
+        const loader = () => fetchPage(n, pageSize);
+        const { value: page, current } = await loadCurrent(cache, pageKey(n), loader, { ttlMs: ttl, tags }, () => mine === list && active);
+        // A page overtaken twice by invalidations is left out; the next loadMore() tries again.
+        if (mine !== list || !current) return;
+        pages.push(page);
+        items.value = pages.flat();
+        hasMore.value = page.length === pageSize;
+      } finally {
+        if (running === load) {
+          running = null;
+          loading.value = false;
+        }
+      }
+    })();
+    running = load;
+    return load;
   };
   const pagePattern = `${escapeGlob(cacheKey)}:page:*`;
-  const clearLoaded = () => {
+  const startOver = () => {
+    list++;
+    running = null;
+    loading.value = false;
     pages.length = 0;
     items.value = [];
     hasMore.value = true;
   };
   const reset = () => {
-    clearLoaded(); // first, so the invalidation below does not count as one to reload after
+    startOver(); // first, so the invalidation below does not count as one to reload after
     cache.invalidate({ patterns: [pagePattern] });
   };
-  // A page invalidated while mounted: load again as many pages as were shown.
-  let reloading = null;
-  let active = true;
-  if (getCurrentScope()) onScopeDispose(() => (active = false));
+  // A page invalidated while mounted: load again as many pages as were shown, or were being
+  // shown again when a reload is itself overtaken.
+  let toShow = 0;
   follow(cache, pagePattern, {
-    onRemoved: () => {
-      if (!active || reloading || pages.length === 0) return;
-      const shown = pages.length;
-      reloading = Promise.resolve()
+    onRemoved: (event) => {
+      if (!active || (event.type === 'expire' && loading.value)) return;
+      const shown = Math.max(pages.length, toShow);
+      if (shown === 0) return;
+      toShow = shown;
+      startOver();
+      const mine = list;
+      Promise.resolve()
         .then(async () => {
-          clearLoaded();
-          for (let i = 0; i < shown && hasMore.value; i++) await loadMore();
+          for (let i = 0; i < shown && hasMore.value && mine === list; i++) await loadMore();
         })
         // A failed reload leaves the list as far as it got; the next loadMore() tries again.
         .catch(() => {})
-        .finally(() => (reloading = null));
+        .finally(() => mine === list && (toShow = 0));
     },
   });
   return { items, loadMore, reset, hasMore, loading };

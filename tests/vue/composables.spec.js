@@ -310,6 +310,25 @@ describe('useCachedInfiniteScroll while a page is loading', () => {
   });
 });
 
+describe('server-side rendering (no window)', () => {
+  afterEach(() => (globalThis.window = globalThis));
+
+  it('leaves no listener on the shared cache: component scopes are never disposed there', async () => {
+    delete globalThis.window;
+    const fetcher = vi.fn(async () => 'v');
+    const scope = effectScope(); // never stopped, as under SSR
+    const q = scope.run(() => useCachedAPI(fetcher, { cache, key: 'ssr' }));
+    const c = scope.run(() => useCache('ssr', { cache }));
+    await flush();
+    expect(q.data.value).toBe('v');
+    cache.invalidate({ keys: ['ssr'] });
+    await flush();
+    expect(fetcher).toHaveBeenCalledTimes(1);
+    expect(q.data.value).toBe('v');
+    expect(c.data.value).toBeUndefined();
+  });
+});
+
 describe('a closed cache', () => {
   it('answers every call with a CacheError coded Closed', async () => {
     const c = await createCache({ namespace: 'closing' });

@@ -67,4 +67,36 @@ describe('cachePinia', () => {
     memory.applyInvalidation('{"v":1,"ns":"pinia","keys":["pinia:cart"]}');
     expect(cart.items).toEqual(['reloaded']);
   });
+
+  it('$dispose() removes its subscriptions: no reload, no persisting afterwards', async () => {
+    freshPinia();
+    const cart = useCart();
+    cart.add('lamp');
+    await Promise.resolve();
+    expect(memory.has('pinia:cart')).toBe(true);
+    const reload = vi.spyOn(cart, 'reload');
+    cart.$dispose();
+    memory.applyInvalidation('{"v":1,"ns":"pinia","keys":["pinia:cart"]}');
+    expect(reload).not.toHaveBeenCalled();
+    cart.items.push('chair');
+    await Promise.resolve();
+    expect(memory.has('pinia:cart')).toBe(false);
+  });
+
+  it('under server-side rendering (no window) restores, persists and follows nothing', async () => {
+    memory.set('pinia:cart', { items: ['from another request'] });
+    delete globalThis.window;
+    try {
+      freshPinia();
+      const cart = useCart();
+      expect(cart.items).toEqual([]);
+      cart.add('lamp');
+      await Promise.resolve();
+      expect(memory.get('pinia:cart')).toEqual({ items: ['from another request'] });
+      memory.applyInvalidation('{"v":1,"ns":"pinia","keys":["pinia:cart"]}');
+      expect(cart.items).toEqual(['lamp']);
+    } finally {
+      globalThis.window = globalThis;
+    }
+  });
 });

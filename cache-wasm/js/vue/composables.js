@@ -2,7 +2,7 @@
 // locally or by the hub, and fetches again while its component (effect scope) is alive, like
 // TanStack Query's active queries.
 import { ref, shallowRef, getCurrentScope, onScopeDispose } from 'vue';
-import { resolveCache } from './context.js';
+import { resolveCache, onServer } from './context.js';
 
 const escapeGlob = (text) => text.replace(/[\\*?]/g, (c) => `\\${c}`);
 
@@ -10,7 +10,10 @@ const escapeGlob = (text) => text.replace(/[\\*?]/g, (c) => `\\${c}`);
 // another's, such as an optimistic update), `onRemoved(event)` for removals (invalidate,
 // remove, expire). Evictions are left out: an evicted value was not wrong, only dropped for
 // room, and loading it again would evict another mounted key, which would load again, and so on.
+// Under server-side rendering nothing is followed: component scopes are never disposed there,
+// so each request would leave a listener on a cache shared by all of them.
 function follow(cache, pattern, { onSet, onRemoved }) {
+  if (onServer()) return () => {};
   const off = cache.subscribe(pattern, (event) => {
     if (event.type === 'set') onSet?.(event.key);
     else if (event.type !== 'evict') onRemoved(event);

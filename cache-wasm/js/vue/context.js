@@ -20,3 +20,6 @@ export function resolveCache({ cache, storage = 'memory' } = {}) {
   if (!found) throw new TypeError(`cache-wasm/vue: no cache for storage '${storage}': pass { cache } or install cacheVue({ caches })`);
   return found;
 }
+
+/** Whether this runs outside a browser (server-side rendering): there is no `window`. */
+export const onServer = () => typeof window === 'undefined';

@@ -8,6 +8,8 @@
 // The store's state lives under the key `pinia:<store id>`; `store.$cache.clear()` drops it.
 // An invalidation of that key (or a reset) calls the store's `reload` action when it has
 // one, else `$reset()`.
+import { getCurrentScope, onScopeDispose } from 'vue';
+import { onServer } from './context.js';
 
 function pick(state, paths, exclude) {
   const out = {};
@@ -26,6 +28,10 @@ export function cachePinia({ caches }) {
     const key = `pinia:${store.$id}`;
     const exclude = config.exclude ?? [];
     const reload = () => (typeof store.reload === 'function' ? store.reload() : store.$reset?.());
+    store.$cache = { clear: () => cache.remove(key), key };
+    // Under server-side rendering the caches are shared by every request, and stores are
+    // never disposed: nothing is restored, persisted or followed there.
+    if (onServer()) return;
     try {
       const saved = cache.get(key);
       if (saved && typeof saved === 'object') store.$patch(pick(saved, config.paths, exclude));
@@ -35,16 +41,28 @@ export function cachePinia({ caches }) {
       if (config.reloadOnError) reload();
       else throw err;
     }
-    store.$subscribe((_mutation, state) => {
+    const offState = store.$subscribe((_mutation, state) => {
       try {
         cache.set(key, pick(state, config.paths, exclude), { ttlMs: config.ttl });
       } catch (err) {
         console.warn(`cache-wasm/pinia: could not persist ${store.$id}:`, err);
       }
     }, { detached: true });
-    cache.subscribe(key.replace(/[\\*?]/g, (c) => `\\${c}`), (event) => {
+    const offCache = cache.subscribe(key.replace(/[\\*?]/g, (c) => `\\${c}`), (event) => {
       if (event.type === 'invalidate') reload();
     });
-    store.$cache = { clear: () => cache.remove(key), key };
+    // Plugins run in the store's effect scope, which `store.$dispose()` stops.
+    const off = () => {
+      offState();
+      offCache();
+    };
+    if (getCurrentScope()) onScopeDispose(off);
+    else {
+      const dispose = store.$dispose;
+      store.$dispose = () => {
+        off();
+        dispose.call(store);
+      };
+    }
   };
 }

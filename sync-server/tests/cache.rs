@@ -182,6 +182,82 @@ async fn hot_keys_near_expiry_refresh_early_once_and_never_when_disabled() {
 }
 
 #[tokio::test]
+async fn a_load_invalidated_while_it_ran_is_returned_but_not_stored() {
+    let redis = RedisServer::start();
+    let cache = cache(&redis, None);
+    // Deleted while loading: the old value must not come back as a hit.
+    let c = cache.clone();
+    let value = cache
+        .get_or_set("k", MINUTE, || async move {
+            c.delete("k").await.unwrap();
+            Ok::<_, CacheError>(b"old".to_vec())
+        })
+        .await
+        .unwrap();
+    assert_eq!(value, b"old", "the caller still gets what it loaded");
+    assert_eq!(cache.get("k").await.unwrap(), None);
+    // A write-through while loading wins over the older load.
+    let c = cache.clone();
+    cache
+        .get_or_set("w", MINUTE, || async move {
+            c.write("w", b"new", || async { Ok::<_, CacheError>(()) })
+                .await
+                .unwrap();
+            Ok::<_, CacheError>(b"old".to_vec())
+        })
+        .await
+        .unwrap();
+    assert_eq!(cache.get("w").await.unwrap().unwrap(), b"new");
+    // A pattern invalidation while loading.
+    let c = cache.clone();
+    cache
+        .fetch("user:1", || async move {
+            c.invalidate_pattern("user:*").await.unwrap();
+            Ok::<_, CacheError>(b"old".to_vec())
+        })
+        .await
+        .unwrap();
+    assert_eq!(cache.get("user:1").await.unwrap(), None);
+    // An invalidation of another key does not keep a load out.
+    let c = cache.clone();
+    cache
+        .fetch("kept", || async move {
+            c.delete("other").await.unwrap();
+            Ok::<_, CacheError>(b"v".to_vec())
+        })
+        .await
+        .unwrap();
+    assert_eq!(cache.get("kept").await.unwrap().unwrap(), b"v");
+    // An early refresh deleted while it ran.
+    let frame = sync_server::cache::codec::encode(b"older", 10_000, None);
+    let mut conn = redis::Client::open(redis.url()).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("shop:v1:report")
+        .arg(frame)
+        .arg("PX")
+        .arg(5000)
+        .query(&mut conn)
+        .unwrap();
+    let eager = RedisCache::builder(&redis.url())
+        .namespace("shop")
+        .unwrap()
+        .early_refresh_beta(100.0)
+        .build()
+        .unwrap();
+    let e = eager.clone();
+    let refreshed = eager
+        .get_or_set("report", MINUTE, || async move {
+            e.delete("report").await.unwrap();
+            Ok::<_, CacheError>(b"old".to_vec())
+        })
+        .await
+        .unwrap();
+    assert_eq!(refreshed, b"old");
+    assert_eq!(eager.stats()["shop"].early_refreshes, 1);
+    assert_eq!(cache.get("report").await.unwrap(), None);
+}
+
+#[tokio::test]
 async fn write_through_persists_first_and_a_failed_persist_leaves_the_cache_untouched() {
     let redis = RedisServer::start();
     let hub = state(config());

@@ -329,3 +329,34 @@ async fn coalesced_misses_call_the_handler_once() {
     assert_eq!(redis.cli(&["EXISTS", "http:v1:GET:/slow:-"]), "1");
     assert_eq!(redis.cli(&["EXISTS", "http:lock:v1:GET:/slow:-"]), "0");
 }
+
+#[tokio::test]
+async fn a_response_whose_tag_was_invalidated_while_it_was_computed_is_not_stored() {
+    let redis = RedisServer::start();
+    let cache = http_cache(&redis);
+    let calls = Calls::default();
+    let (counted, invalidator) = (calls.clone(), cache.clone());
+    let app = Router::new()
+        .route(
+            "/report",
+            get(move || async move {
+                let n = counted.tick();
+                if n == 1 {
+                    // The data changes and the app invalidates while this answer is built.
+                    invalidator.invalidate_tags(&["catalog"]).await.unwrap();
+                }
+                ([("cache-tag", "catalog")], format!("report #{n}"))
+            }),
+        )
+        .layer(ResponseCacheLayer::new(cache));
+    let (_, h, body) = send(&app, get_req("/report")).await;
+    assert_eq!((x_cache(&h), body.as_str()), ("MISS", "report #1"));
+    let (_, h, body) = send(&app, get_req("/report")).await;
+    assert_eq!(
+        (x_cache(&h), body.as_str()),
+        ("MISS", "report #2"),
+        "the answer computed before the invalidation was served as fresh"
+    );
+    let (_, h, body) = send(&app, get_req("/report")).await;
+    assert_eq!((x_cache(&h), body.as_str()), ("HIT", "report #2"));
+}

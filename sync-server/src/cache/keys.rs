@@ -6,6 +6,8 @@
 //! | `<ns>:version` | the namespace's current version (absent means 1) |
 //! | `<ns>:tag:<tag>` | a set of the entry keys carrying `<tag>` |
 //! | `<ns>:lock:v<version>:<key>` | the stampede lock of an entry |
+//! | `<ns>:seq` | the namespace's invalidation sequence ([`super::guard`]) |
+//! | `<ns>:inv:key:<key>`, `<ns>:inv:tag:<tag>`, `<ns>:inv:all` | when a key, a tag, or the whole namespace was last invalidated, as a number of that sequence |
 //!
 //! A namespace cannot contain `:` and an entry's second part is `v` followed by digits, so no
 //! user key can produce a metadata key and the keyspace bridge's `<ns>:v<n>:*` patterns only
@@ -59,6 +61,39 @@ pub fn lock_key(space: &KeySpace, key: &str) -> String {
     format!("{}:lock:v{}:{key}", space.namespace(), space.version())
 }
 
+/// `<ns>:seq`.
+#[must_use]
+pub fn seq_key(ns: &Namespace) -> String {
+    format!("{ns}:seq")
+}
+
+/// `<ns>:inv:key:<key>`.
+#[must_use]
+pub fn key_stamp(ns: &Namespace, key: &str) -> String {
+    format!("{ns}:inv:key:{key}")
+}
+
+/// `<ns>:inv:tag:<tag>`.
+#[must_use]
+pub fn tag_stamp(ns: &Namespace, tag: &str) -> String {
+    format!("{ns}:inv:tag:{tag}")
+}
+
+/// `<ns>:inv:all`.
+#[must_use]
+pub fn all_stamp(ns: &Namespace) -> String {
+    format!("{ns}:inv:all")
+}
+
+/// Whether `raw` is one of the guard's keys of `ns` (its sequence or a stamp), which clearing
+/// a namespace keeps.
+#[must_use]
+pub fn is_guard_key(ns: &Namespace, raw: &str) -> bool {
+    raw.strip_prefix(ns.as_str())
+        .and_then(|rest| rest.strip_prefix(':'))
+        .is_some_and(|rest| rest == "seq" || rest.starts_with("inv:"))
+}
+
 /// Escapes `s` so that Redis glob matching (`SCAN MATCH`) treats it literally.
 #[must_use]
 pub fn glob_literal(s: &str) -> String {
@@ -110,6 +145,10 @@ mod tests {
             version_key(&ns),
             tag_key(&ns, "v1"),
             lock_key(&space(1), "k"),
+            seq_key(&ns),
+            key_stamp(&ns, "v1:k"),
+            tag_stamp(&ns, "t"),
+            all_stamp(&ns),
         ] {
             assert_eq!(parse_entry_key(&meta), None, "{meta}");
         }

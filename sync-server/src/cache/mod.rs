@@ -19,11 +19,14 @@
 //! writes answer `false`; failures are logged and counted. Invalidations and admin operations
 //! report Redis errors to the caller (and count them), because their callers need to know.
 //! Every write and invalidation is published to the hub through the [`Publisher`], if one is
-//! set; cache fills after a load are not (the value is what the source already has).
+//! set; cache fills after a load are not (the value is what the source already has). A fill
+//! whose load began before an invalidation of its key, its tags or its namespace is not
+//! stored ([`guard`]), so it cannot bring back what browsers were told is gone.
 
 pub mod admin;
 pub mod codec;
 pub mod endpoints;
+pub mod guard;
 pub mod json;
 pub mod keys;
 pub mod options;

@@ -2,6 +2,7 @@
 //! `delete`, `get_many`, `set_many`).
 
 use super::codec;
+use super::guard::Stamp;
 use super::keys;
 use super::options::{CacheBuilder, CacheOptions};
 use super::publisher::Publisher;
@@ -243,13 +244,15 @@ impl RedisCache {
         value: &[u8],
         ttl: Option<Duration>,
     ) -> Result<bool, CacheError> {
+        validate_key(key)?;
+        self.stamp(Stamp::Keys(&[key])).await;
         let stored = self.store(key, value, ttl, 0).await?;
         self.publish(Selector::parse(&[key], &[] as &[&str], &[] as &[&str])?)
             .await;
         Ok(stored)
     }
 
-    /// Stores without publishing (cache fills after a load: the value is what the source has).
+    /// Stores without stamping or publishing (for callers that do both).
     pub(crate) async fn store(
         &self,
         key: &str,
@@ -292,6 +295,7 @@ impl RedisCache {
     /// Removes `key` and publishes its invalidation. Answers whether it existed.
     pub async fn delete(&self, key: &str) -> Result<bool, CacheError> {
         validate_key(key)?;
+        self.stamp(Stamp::Keys(&[key])).await;
         let removed = match self.entry_key(key).await {
             Ok(k) => self.conn().unlink::<_, u64>(k).await,
             Err(e) => Err(e),
@@ -342,6 +346,8 @@ impl RedisCache {
         for (key, _) in entries {
             validate_key(key)?;
         }
+        let names: Vec<&str> = entries.iter().map(|(k, _)| *k).collect();
+        self.stamp(Stamp::Keys(&names)).await;
         let result = match self.space().await {
             Ok(space) => {
                 let mut pipe = redis::pipe();
@@ -356,7 +362,6 @@ impl RedisCache {
         };
         let n = entries.len() as u64;
         let stored = self.written("set_many", result.map(|()| n), &self.counters.sets);
-        let names: Vec<&str> = entries.iter().map(|(k, _)| *k).collect();
         for chunk in names.chunks(MAX_SELECTOR_ITEMS) {
             self.publish(Selector::parse(chunk, &[] as &[&str], &[] as &[&str])?)
                 .await;

@@ -14,8 +14,9 @@
 //! current value. So keys written at the same time do not all expire and reload at once.
 
 use super::codec;
+use super::guard::{Stamp, Ticket};
 use super::keys;
-use super::redis_cache::{set_cmd, RedisCache};
+use super::redis_cache::RedisCache;
 use super::stats;
 use super::CacheError;
 use cache_core::key::validate_key;
@@ -35,10 +36,11 @@ fn token() -> String {
     format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
 }
 
-/// Where a value stands, as read together with its remaining TTL.
+/// Where a value stands, as read together with its remaining TTL and a ticket for loading it.
 struct Peeked {
     stored: Option<Vec<u8>>,
     pttl_ms: i64,
+    ticket: Ticket,
 }
 
 impl RedisCache {
@@ -87,22 +89,28 @@ impl RedisCache {
                 return Ok(frame.value);
             };
             stats::bump(&self.counters.early_refreshes);
-            let result = self.load_and_store(&entry, ttl, loader).await;
+            let ticket = Some(peeked.ticket);
+            let result = self.load_and_store(&entry, key, ttl, loader, ticket).await;
             self.unlock(&lock, &held).await;
             // A failed early refresh keeps serving the value, which is still valid.
             return Ok(result.unwrap_or(frame.value));
         }
-        self.load_locked(&entry, &lock, ttl, loader).await
+        self.load_locked(&entry, key, &lock, ttl, loader).await
     }
 
-    /// `GET` and `PTTL` of an entry in one round trip.
+    /// `GET` and `PTTL` of an entry, and the guard's sequence, in one round trip.
     async fn peek(&self, entry: &str) -> Result<Peeked, RedisError> {
-        let (stored, pttl_ms): (Option<Vec<u8>>, i64) = redis::pipe()
+        let (stored, pttl_ms, seq): (Option<Vec<u8>>, i64, Option<u64>) = redis::pipe()
             .get(entry)
             .pttl(entry)
+            .get(keys::seq_key(&self.namespace))
             .query_async(&mut self.conn())
             .await?;
-        Ok(Peeked { stored, pttl_ms })
+        Ok(Peeked {
+            stored,
+            pttl_ms,
+            ticket: Ticket::new(seq),
+        })
     }
 
     /// XFetch: whether this hit should reload now.
@@ -144,6 +152,7 @@ impl RedisCache {
     async fn load_locked<F, Fut, E>(
         &self,
         entry: &str,
+        key: &str,
         lock: &str,
         ttl: Option<Duration>,
         loader: F,
@@ -159,12 +168,14 @@ impl RedisCache {
             match self.try_lock(lock).await {
                 Ok(Some(held)) => {
                     // Someone may have stored the value between our miss and the lock.
-                    let again = self.peek(entry).await.ok().and_then(|p| p.stored);
-                    if let Some(frame) = again.and_then(|s| codec::decode(&s).ok()) {
+                    let again = self.peek(entry).await.ok();
+                    let ticket = again.as_ref().map(|p| p.ticket);
+                    let stored = again.and_then(|p| p.stored);
+                    if let Some(frame) = stored.and_then(|s| codec::decode(&s).ok()) {
                         self.unlock(lock, &held).await;
                         return Ok(frame.value);
                     }
-                    let result = self.load_and_store(entry, ttl, loader).await;
+                    let result = self.load_and_store(entry, key, ttl, loader, ticket).await;
                     self.unlock(lock, &held).await;
                     return result;
                 }
@@ -178,7 +189,10 @@ impl RedisCache {
             match self.wait_for_loader(entry, lock, deadline).await {
                 Ok(Waited::Value(value)) => return Ok(value),
                 Ok(Waited::LockFreed) => {}
-                Ok(Waited::TimedOut) => return self.load_and_store(entry, ttl, loader).await,
+                Ok(Waited::TimedOut) => {
+                    let ticket = self.ticket().await;
+                    return self.load_and_store(entry, key, ttl, loader, ticket).await;
+                }
                 Err(e) => return self.load_without_redis(&e, loader).await,
             }
         }
@@ -210,12 +224,16 @@ impl RedisCache {
         }
     }
 
-    /// Runs the loader and stores its value (without publishing: it is the source's value).
+    /// Runs the loader and stores its value (without publishing: it is the source's value),
+    /// unless `key` was invalidated since `ticket` was taken ([`super::guard`]) or there is no
+    /// ticket (Redis failed). The value is returned either way.
     async fn load_and_store<F, Fut, E>(
         &self,
         entry: &str,
+        key: &str,
         ttl: Option<Duration>,
         loader: F,
+        ticket: Option<Ticket>,
     ) -> Result<Vec<u8>, E>
     where
         F: FnOnce() -> Fut,
@@ -225,11 +243,17 @@ impl RedisCache {
         stats::bump(&self.counters.loads);
         let value = loader().await?;
         let compute_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
+        let Some(ticket) = ticket else {
+            return Ok(value);
+        };
         let frame = codec::encode(&value, compute_ms, self.shared.options.compress_above);
-        let result = set_cmd(entry, &frame, ttl)
-            .query_async::<()>(&mut self.conn())
+        let result = self
+            .store_entry(entry, key, &frame, ttl, &[], Some(&ticket))
             .await;
-        self.written("set", result.map(|()| 1), &self.counters.sets);
+        if matches!(result, Ok(false)) {
+            tracing::debug!(namespace = %self.namespace, key, "loaded value invalidated meanwhile; not stored");
+        }
+        self.written("set", result.map(u64::from), &self.counters.sets);
         Ok(value)
     }
 
@@ -257,6 +281,7 @@ impl RedisCache {
     {
         validate_key(key).map_err(CacheError::from)?;
         persist().await?;
+        self.stamp(Stamp::Keys(&[key])).await;
         let stored = self
             .store(key, value, self.shared.options.default_ttl, 0)
             .await?;

@@ -13,8 +13,9 @@
 //!
 //! Each publishes the same invalidation to the hub (tags, the pattern, or `*`).
 
+use super::guard::{Stamp, Ticket};
 use super::keys;
-use super::redis_cache::{ttl_ms, RedisCache};
+use super::redis_cache::RedisCache;
 use super::{codec, stats, CacheError};
 use cache_core::key::{validate_key, Namespace};
 use cache_core::message::{validate_tag, Selector, MAX_TAGS_PER_ENTRY};
@@ -39,33 +40,6 @@ for _, tag in ipairs(KEYS) do
   redis.call('UNLINK', tag)
 end
 return n",
-    )
-});
-
-/// `SET`s an entry (`ARGV[1]`, for `ARGV[2]` ms; 0: no expiry) and adds it to each tag set,
-/// atomically. A tag set lives as long as its longest-lived member: a member without expiry
-/// makes it persistent, a new set expires with its first member, and an existing one is only
-/// ever extended (`GT`, which never puts an expiry on a persistent set).
-static STORE_TAGGED: LazyLock<redis::Script> = LazyLock::new(|| {
-    redis::Script::new(
-        r"local ttl = tonumber(ARGV[2])
-if ttl > 0 then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
-else
-  redis.call('SET', KEYS[1], ARGV[1])
-end
-for i = 2, #KEYS do
-  local fresh = redis.call('EXISTS', KEYS[i]) == 0
-  redis.call('SADD', KEYS[i], KEYS[1])
-  if ttl == 0 then
-    redis.call('PERSIST', KEYS[i])
-  elseif fresh then
-    redis.call('PEXPIRE', KEYS[i], ttl)
-  else
-    redis.call('PEXPIRE', KEYS[i], ttl, 'GT')
-  end
-end
-return 1",
     )
 });
 
@@ -164,19 +138,24 @@ impl RedisCache {
         ttl: Option<Duration>,
         tags: &[&str],
     ) -> Result<bool, CacheError> {
-        let stored = self.store_tagged(key, value, ttl, tags).await?;
+        validate_key(key)?;
+        self.stamp(Stamp::Keys(&[key])).await;
+        let stored = self.store_tagged(key, value, ttl, tags, None).await?;
         self.publish(Selector::parse(&[key], nothing(), nothing())?)
             .await;
         Ok(stored)
     }
 
-    /// [`RedisCache::set_with_tags`] without publishing (a cache fill).
+    /// [`RedisCache::set_with_tags`] without stamping or publishing; with a `guard` (a cache
+    /// fill), only if nothing invalidated the key, its tags or the namespace since the ticket
+    /// was taken ([`super::guard`]). Answers whether Redis stored it.
     pub(crate) async fn store_tagged(
         &self,
         key: &str,
         value: &[u8],
         ttl: Option<Duration>,
         tags: &[&str],
+        guard: Option<&Ticket>,
     ) -> Result<bool, CacheError> {
         validate_key(key)?;
         if tags.len() > MAX_TAGS_PER_ENTRY {
@@ -189,26 +168,20 @@ impl RedisCache {
             Ok(space) => {
                 let entry = keys::entry_key(&space, key);
                 let frame = codec::encode(value, 0, self.shared.options.compress_above);
-                let mut invocation = STORE_TAGGED.prepare_invoke();
-                invocation.key(&entry);
-                for tag in tags {
-                    invocation.key(keys::tag_key(&self.namespace, tag));
-                }
-                invocation
-                    .arg(frame)
-                    .arg(ttl.map_or(0, ttl_ms))
-                    .invoke_async::<()>(&mut self.conn())
+                self.store_entry(&entry, key, &frame, ttl, tags, guard)
                     .await
             }
             Err(e) => Err(e),
         };
-        Ok(self.written("set", result.map(|()| 1), &self.counters.sets))
+        let stored = matches!(result, Ok(true));
+        Ok(self.written("set", result.map(u64::from), &self.counters.sets) && stored)
     }
 
     /// Removes every entry stored with any of `tags`, and publishes the tags' invalidation.
     /// Answers how many entries were removed.
     pub async fn invalidate_tags(&self, tags: &[&str]) -> Result<u64, CacheError> {
         let selector = Selector::parse(nothing(), nothing(), tags)?;
+        self.stamp(Stamp::Tags(tags)).await;
         let sets: Vec<String> = tags
             .iter()
             .map(|t| keys::tag_key(&self.namespace, t))
@@ -228,6 +201,7 @@ impl RedisCache {
     pub async fn invalidate_pattern(&self, pattern: &str) -> Result<u64, CacheError> {
         let parsed = Pattern::parse(pattern)?;
         let selector = Selector::parse(nothing(), &[pattern], nothing())?;
+        self.stamp(Stamp::All).await;
         let result = match self.space().await {
             Ok(space) => {
                 let glob = format!(
@@ -252,7 +226,11 @@ impl RedisCache {
         let selector = Selector::parse(nothing(), &["*"], nothing())?;
         let glob = format!("{}:*", keys::glob_literal(self.namespace.as_str()));
         let version_key = keys::version_key(&self.namespace);
-        let result = scan_unlink(&mut self.conn(), &glob, |raw| raw != version_key).await;
+        self.stamp(Stamp::All).await;
+        let result = scan_unlink(&mut self.conn(), &glob, |raw| {
+            raw != version_key && !keys::is_guard_key(&self.namespace, raw)
+        })
+        .await;
         self.finish_invalidation("clear_namespace", result, selector)
             .await
     }
@@ -261,6 +239,7 @@ impl RedisCache {
     /// expire by themselves). Publishes an invalidation of `*`; answers the new version.
     pub async fn bump_version(&self) -> Result<u32, CacheError> {
         let selector = Selector::parse(nothing(), &["*"], nothing())?;
+        self.stamp(Stamp::All).await;
         let result: Result<u64, RedisError> = BUMP_VERSION
             .key(keys::version_key(&self.namespace))
             .invoke_async(&mut self.conn())
@@ -339,6 +318,7 @@ impl RedisCache {
     ) -> Result<(), CacheError> {
         for ns in namespaces {
             let handle = self.with_namespace(ns)?;
+            handle.stamp(Stamp::All).await;
             handle
                 .publish(Selector::parse(nothing(), &[pattern], nothing())?)
                 .await;

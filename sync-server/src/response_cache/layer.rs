@@ -4,6 +4,7 @@ use super::conditional::{etag_of, not_modified};
 use super::key::request_key;
 use super::stored::{self, StoredResponse};
 use super::{Config, CACHE_TAG, X_CACHE};
+use crate::cache::guard::Ticket;
 use crate::cache::stampede::Coalesced;
 use axum::body::{Body, HttpBody};
 use axum::extract::MatchedPath;
@@ -117,9 +118,12 @@ where
             return Ok(answer(&request_headers, hit, "HIT"));
         }
     }
+    // Taken before the handler runs: an invalidation after this keeps its answer out.
+    let ticket = config.cache.ticket().await;
+    let fill = |response| fill(&config, &lookup, &request_headers, response, ticket);
     if !config.coalesce {
         let response = inner.call(Request::from_parts(parts, body)).await?;
-        return Ok(fill(&config, &lookup, &request_headers, response).await);
+        return Ok(fill(response).await);
     }
     match config.cache.coalesce(&lookup.key).await {
         Coalesced::Value(bytes) => {
@@ -127,12 +131,12 @@ where
                 return Ok(answer(&request_headers, hit, "HIT"));
             }
             let response = inner.call(Request::from_parts(parts, body)).await?;
-            Ok(fill(&config, &lookup, &request_headers, response).await)
+            Ok(fill(response).await)
         }
         Coalesced::Lead(held) => {
             let response = inner.call(Request::from_parts(parts, body)).await;
             let answer = match response {
-                Ok(response) => Ok(fill(&config, &lookup, &request_headers, response).await),
+                Ok(response) => Ok(fill(response).await),
                 Err(e) => Err(e),
             };
             config.cache.release(held).await;
@@ -140,7 +144,7 @@ where
         }
         Coalesced::Alone => {
             let response = inner.call(Request::from_parts(parts, body)).await?;
-            Ok(fill(&config, &lookup, &request_headers, response).await)
+            Ok(fill(response).await)
         }
     }
 }
@@ -170,11 +174,14 @@ fn storable(response: &Response<Body>, user: bool, max: usize) -> bool {
         && small
 }
 
+/// Stores a storable response, unless its key or one of its tags was invalidated since
+/// `ticket` was taken (or there is no ticket: Redis failed), and answers it.
 async fn fill(
     config: &Config,
     lookup: &Lookup,
     request_headers: &HeaderMap,
     response: Response<Body>,
+    ticket: Option<Ticket>,
 ) -> Response<Body> {
     if !storable(&response, lookup.user, config.max_body_bytes) {
         return mark(response, "MISS");
@@ -191,17 +198,22 @@ async fn fill(
     };
     let mut headers = parts.headers;
     let tags = decorate(config, lookup, &mut headers, &body);
-    match (tags, stored::encode(&headers, &body)) {
-        (Some(tags), Some(encoded)) => {
+    match (tags, stored::encode(&headers, &body), ticket) {
+        (Some(tags), Some(encoded), Some(ticket)) => {
             let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
-            let _ = config
+            let ttl = Some(lookup.ttl);
+            let stored = config
                 .cache
-                .store_tagged(&lookup.key, &encoded, Some(lookup.ttl), &tag_refs)
+                .store_tagged(&lookup.key, &encoded, ttl, &tag_refs, Some(&ticket))
                 .await;
+            if matches!(stored, Ok(false)) {
+                tracing::debug!(key = %lookup.key, "response not cached: invalidated meanwhile or Redis failed");
+            }
         }
         // Stored under only some of its tags, an invalidation of another would miss it.
-        (None, _) => tracing::debug!("response with more tags than an entry holds not cached"),
-        (_, None) => tracing::debug!("response with a non-UTF-8 header not cached"),
+        (None, _, _) => tracing::debug!("response with more tags than an entry holds not cached"),
+        (_, None, _) => tracing::debug!("response with a non-UTF-8 header not cached"),
+        (_, _, None) => tracing::debug!("response not cached: Redis failed"),
     }
     answer(request_headers, StoredResponse { headers, body }, "MISS")
 }

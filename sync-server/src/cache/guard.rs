@@ -1,0 +1,181 @@
+//! The "caching in progress" guard (coherence rule 3, on the server): a value loaded before an
+//! invalidation of its key, of one of its tags, or of its whole namespace is returned to its
+//! caller but not stored after that invalidation.
+//!
+//! Every write and invalidation first takes the next number of the namespace's sequence
+//! (`INCR <ns>:seq`) and stamps it on what it invalidates: `<ns>:inv:key:<key>` (`set`,
+//! `set_many`, `set_with_tags`, `delete`, `write`), `<ns>:inv:tag:<tag>` (`invalidate_tags`),
+//! or `<ns>:inv:all` (patterns, `clear_namespace`, `clear_all`, `bump_version`). A fill
+//! (`get_or_set`, early refresh, the response cache) reads the sequence before it loads (its
+//! [`Ticket`]) and stores with a Lua script that checks, atomically with the `SET`, that no
+//! stamp of its key, its tags or its namespace is newer than the ticket.
+//!
+//! Stamps expire after twice the guard window, `max(lock_ttl, 60 s)`, and a fill whose load
+//! took longer than the window is not stored, so an expired stamp never lets an old value in.
+
+use super::keys;
+use super::redis_cache::{ttl_ms, RedisCache};
+use redis::RedisError;
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+
+/// Sets an entry (`ARGV[1]`, for `ARGV[2]` ms; 0: no expiry) and adds it to its tag sets
+/// (`KEYS[2..=1+ARGV[3]]`), unless one of the stamps after them is newer than the ticket
+/// `ARGV[4]` (no ticket: no check). A tag set lives as long as its longest-lived member: a
+/// member without expiry makes it persistent, a new set expires with its first member, and an
+/// existing one is only ever extended (`GT` never puts an expiry on a persistent set).
+static STORE: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"local ttl = tonumber(ARGV[2])
+local ntags = tonumber(ARGV[3])
+if ARGV[4] then
+  local ticket = tonumber(ARGV[4])
+  for i = 2 + ntags, #KEYS do
+    local stamp = tonumber(redis.call('GET', KEYS[i]))
+    if stamp and stamp > ticket then
+      return 0
+    end
+  end
+end
+if ttl > 0 then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+else
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+for i = 2, 1 + ntags do
+  local fresh = redis.call('EXISTS', KEYS[i]) == 0
+  redis.call('SADD', KEYS[i], KEYS[1])
+  if ttl == 0 then
+    redis.call('PERSIST', KEYS[i])
+  elseif fresh then
+    redis.call('PEXPIRE', KEYS[i], ttl)
+  else
+    redis.call('PEXPIRE', KEYS[i], ttl, 'GT')
+  end
+end
+return 1",
+    )
+});
+
+/// Takes the next number of the sequence `KEYS[1]` and stamps it on the other keys for
+/// `ARGV[1]` ms.
+static STAMP: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"local n = redis.call('INCR', KEYS[1])
+for i = 2, #KEYS do
+  redis.call('SET', KEYS[i], n, 'PX', ARGV[1])
+end
+return n",
+    )
+});
+
+/// Where the sequence stood when a load began.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ticket {
+    seq: u64,
+    started: Instant,
+}
+
+impl Ticket {
+    /// A ticket for a load beginning now, with the sequence as read (absent: 0).
+    pub(crate) fn new(seq: Option<u64>) -> Self {
+        Self {
+            seq: seq.unwrap_or(0),
+            started: Instant::now(),
+        }
+    }
+}
+
+/// What an invalidation stamps.
+pub(crate) enum Stamp<'a> {
+    /// These keys.
+    Keys(&'a [&'a str]),
+    /// These tags.
+    Tags(&'a [&'a str]),
+    /// The whole namespace.
+    All,
+}
+
+impl RedisCache {
+    /// Fills whose load took longer are not stored; stamps live twice as long.
+    fn guard_window(&self) -> Duration {
+        self.shared.options.lock_ttl.max(Duration::from_secs(60))
+    }
+
+    /// A ticket for a load beginning now; `None` when Redis failed (logged and counted; then
+    /// nothing is stored).
+    pub(crate) async fn ticket(&self) -> Option<Ticket> {
+        let seq: Result<Option<u64>, RedisError> = redis::cmd("GET")
+            .arg(keys::seq_key(&self.namespace))
+            .query_async(&mut self.conn())
+            .await;
+        match seq {
+            Ok(seq) => Some(Ticket::new(seq)),
+            Err(e) => {
+                self.failed("ticket", &e);
+                None
+            }
+        }
+    }
+
+    /// Stamps what an invalidation or a write is about to change, so fills that began before
+    /// are not stored. A failure is logged and counted (the change itself then fails too, most
+    /// likely).
+    pub(crate) async fn stamp(&self, what: Stamp<'_>) {
+        let ns = &self.namespace;
+        let mut invocation = STAMP.prepare_invoke();
+        invocation.key(keys::seq_key(ns));
+        match what {
+            Stamp::Keys(list) => list.iter().for_each(|k| {
+                invocation.key(keys::key_stamp(ns, k));
+            }),
+            Stamp::Tags(list) => list.iter().for_each(|t| {
+                invocation.key(keys::tag_stamp(ns, t));
+            }),
+            Stamp::All => {
+                invocation.key(keys::all_stamp(ns));
+            }
+        }
+        invocation.arg(ttl_ms(self.guard_window() * 2));
+        if let Err(e) = invocation.invoke_async::<u64>(&mut self.conn()).await {
+            self.failed("stamp", &e);
+        }
+    }
+
+    /// Stores a frame under `entry` (the storage key of `key`) with its tag sets, atomically.
+    /// With a `guard`, only if nothing stamped `key`, one of `tags` or the namespace since the
+    /// ticket was taken. Answers whether it stored.
+    pub(crate) async fn store_entry(
+        &self,
+        entry: &str,
+        key: &str,
+        frame: &[u8],
+        ttl: Option<Duration>,
+        tags: &[&str],
+        guard: Option<&Ticket>,
+    ) -> Result<bool, RedisError> {
+        let ns = &self.namespace;
+        let mut invocation = STORE.prepare_invoke();
+        invocation.key(entry);
+        for tag in tags {
+            invocation.key(keys::tag_key(ns, tag));
+        }
+        invocation
+            .arg(frame)
+            .arg(ttl.map_or(0, ttl_ms))
+            .arg(tags.len());
+        if let Some(ticket) = guard {
+            if ticket.started.elapsed() > self.guard_window() {
+                return Ok(false);
+            }
+            invocation.key(keys::key_stamp(ns, key));
+            invocation.key(keys::all_stamp(ns));
+            for tag in tags {
+                invocation.key(keys::tag_stamp(ns, tag));
+            }
+            invocation.arg(ticket.seq);
+        }
+        let stored: u8 = invocation.invoke_async(&mut self.conn()).await?;
+        Ok(stored == 1)
+    }
+}

@@ -100,3 +100,74 @@ describe('cachePinia', () => {
     }
   });
 });
+
+describe('cachePinia: paths, restore checks and corrupt saved state', () => {
+  const useUser = defineStore('user', {
+    state: () => ({ user: { name: '', token: '' }, items: [], note: '' }),
+    cache: { enabled: true, storage: 'memory', exclude: ['user.token'] },
+  });
+
+  it('never persists a nested excluded path, and leaves the state itself alone', async () => {
+    freshPinia();
+    const store = useUser();
+    store.user.name = 'ann';
+    store.user.token = 'secret';
+    await Promise.resolve();
+    expect(memory.get('pinia:user')).toEqual({ user: { name: 'ann' }, items: [], note: '' });
+    expect(store.user.token).toBe('secret');
+    freshPinia();
+    expect(useUser().user).toEqual({ name: 'ann', token: '' });
+  });
+
+  it('persists only the nested paths listed', async () => {
+    const useProfile = defineStore('profile', {
+      state: () => ({ user: { name: '', token: '' }, other: 1 }),
+      cache: { enabled: true, storage: 'memory', paths: ['user.name'] },
+    });
+    freshPinia();
+    const store = useProfile();
+    store.$patch({ user: { name: 'bob', token: 't' }, other: 2 });
+    await Promise.resolve();
+    expect(memory.get('pinia:profile')).toEqual({ user: { name: 'bob' } });
+  });
+
+  it('refuses a path it cannot read with a clear error', () => {
+    const useBad = defineStore('bad', { state: () => ({ a: 1 }), cache: { enabled: true, storage: 'memory', exclude: ['user..token'] } });
+    freshPinia();
+    expect(() => useBad()).toThrow(/exclude.*dotted paths/);
+  });
+
+  it('restores only keys of the state, of the same type', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    memory.set('pinia:user', { items: ['a'], injected: 'x', note: 42 });
+    freshPinia();
+    const store = useUser();
+    expect(store.items).toEqual(['a']);
+    expect('injected' in store.$state).toBe(false);
+    expect(store.note).toBe('');
+    expect(warn).toHaveBeenCalled();
+    warn.mockRestore();
+  });
+
+  it('drops a saved state that cannot be read, warns, and still creates the store', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const broken = {
+      get: () => { throw new SyntaxError('corrupt record'); },
+      set: (...args) => memory.set(...args),
+      remove: vi.fn((k) => memory.remove(k)),
+      subscribe: (...args) => memory.subscribe(...args),
+    };
+    const pinia = createPinia();
+    pinia.use(cachePinia({ caches: { memory: broken } }));
+    createApp({}).use(pinia);
+    setActivePinia(pinia);
+    expect(useUser().items).toEqual([]);
+    expect(broken.remove).toHaveBeenCalledWith('pinia:user');
+    memory.set('pinia:user', 'garbage');
+    freshPinia();
+    expect(useUser().note).toBe('');
+    expect(memory.has('pinia:user')).toBe(false);
+    expect(warn).toHaveBeenCalledTimes(2);
+    warn.mockRestore();
+  });
+});

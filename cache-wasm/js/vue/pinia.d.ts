@@ -8,11 +8,14 @@ export interface StoreCacheOptions {
   ttl?: number;
   /** Default 'local'. */
   storage?: StorageKind;
-  /** Top-level state keys to persist; default all. */
+  /** State keys or dotted paths (`'user.name'`) to persist; default all. */
   paths?: string[];
-  /** Keys never persisted. */
+  /** State keys or dotted paths (`'user.token'`) never persisted nor restored. */
   exclude?: string[];
-  /** Reload (the store's `reload` action, else `$reset`) when the saved state cannot be read. */
+  /**
+   * Also reload (the store's `reload` action, else `$reset`) when the saved state cannot be
+   * read; it is dropped, with a warning, either way. Default false.
+   */
   reloadOnError?: boolean;
 }
 

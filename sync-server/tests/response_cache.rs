@@ -360,3 +360,48 @@ async fn a_response_whose_tag_was_invalidated_while_it_was_computed_is_not_store
     let (_, h, body) = send(&app, get_req("/report")).await;
     assert_eq!((x_cache(&h), body.as_str()), ("HIT", "report #2"));
 }
+
+#[tokio::test]
+async fn a_response_varying_on_a_header_the_key_lacks_is_not_stored() {
+    let redis = RedisServer::start();
+    let calls = Calls::default();
+    let counted = calls.clone();
+    let app = Router::new()
+        .route(
+            "/vary/{names}",
+            get(
+                move |axum::extract::Path(names): axum::extract::Path<String>| async move {
+                    ([("vary", names)], format!("#{}", counted.tick()))
+                },
+            ),
+        )
+        .layer(ResponseCacheLayer::new(http_cache(&redis)).vary_header(header::ACCEPT_LANGUAGE))
+        .layer(axum::middleware::from_fn(auth));
+    for names in [
+        "Cookie",
+        "Authorization",
+        "Origin",
+        "Accept-Encoding",
+        "*",
+        "Accept-Language,%20Origin",
+    ] {
+        let uri = format!("/vary/{names}");
+        send(&app, get_req(&uri)).await;
+        let (_, h, _) = send(&app, get_req(&uri)).await;
+        assert_eq!(x_cache(&h), "MISS", "Vary: {names} was shared");
+    }
+    // Headers the key holds: the configured ones, and cookie and authorization per user.
+    for (names, user) in [
+        ("accept-language", None),
+        ("Cookie,%20Authorization", Some("ada")),
+    ] {
+        let uri = format!("/vary/{names}");
+        let request = || match user {
+            Some(u) => get_req(&uri).header("x-user", u),
+            None => get_req(&uri),
+        };
+        send(&app, request()).await;
+        let (_, h, _) = send(&app, request()).await;
+        assert_eq!(x_cache(&h), "HIT", "Vary: {names}");
+    }
+}

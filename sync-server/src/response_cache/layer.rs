@@ -149,8 +149,32 @@ where
     }
 }
 
+/// Whether a response's own `Vary` names only request headers its key holds: the configured
+/// vary headers, and `Cookie` and `Authorization` when the key is per user. Never `*`.
+fn vary_covered(config: &Config, headers: &HeaderMap, user: bool) -> bool {
+    let covered = |name: &str| {
+        name != "*"
+            && (config
+                .vary_headers
+                .iter()
+                .any(|h| h.as_str().eq_ignore_ascii_case(name))
+                || (user
+                    && (name.eq_ignore_ascii_case("cookie")
+                        || name.eq_ignore_ascii_case("authorization"))))
+    };
+    headers.get_all(header::VARY).iter().all(|value| {
+        value.to_str().is_ok_and(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|name| !name.is_empty())
+                .all(covered)
+        })
+    })
+}
+
 /// Whether a response may be stored.
-fn storable(response: &Response<Body>, user: bool, max: usize) -> bool {
+fn storable(config: &Config, response: &Response<Body>, user: bool) -> bool {
+    let max = config.max_body_bytes;
     let headers = response.headers();
     let cc = headers
         .get_all(header::CACHE_CONTROL)
@@ -172,6 +196,7 @@ fn storable(response: &Response<Body>, user: bool, max: usize) -> bool {
         && !cc.no_store
         && (user || !cc.private)
         && small
+        && vary_covered(config, headers, user)
 }
 
 /// Stores a storable response, unless its key or one of its tags was invalidated since
@@ -183,7 +208,7 @@ async fn fill(
     response: Response<Body>,
     ticket: Option<Ticket>,
 ) -> Response<Body> {
-    if !storable(&response, lookup.user, config.max_body_bytes) {
+    if !storable(config, &response, lookup.user) {
         return mark(response, "MISS");
     }
     let (parts, body) = response.into_parts();

@@ -22,7 +22,9 @@
 //!   across processes; the other requests get its stored response.
 //! - Never caches a response with `Set-Cookie`, `Cache-Control: no-store`, or (without a
 //!   user) `private`, nor a status other than 200, nor a body over
-//!   [`ResponseCacheLayer::max_body_bytes`] or of unknown size.
+//!   [`ResponseCacheLayer::max_body_bytes`] or of unknown size, nor one whose own `Vary`
+//!   names a header the key does not hold (the [`ResponseCacheLayer::vary_header`]s, and
+//!   `Cookie` and `Authorization` per user) or is `*`.
 //! - Redis failing never fails a request: a failed read is a miss, a failed write is skipped;
 //!   both are counted in the cache's statistics.
 //!

@@ -143,6 +143,38 @@ async fn concurrent_misses_in_one_process_load_once() {
 }
 
 #[tokio::test]
+async fn a_loader_dropped_mid_load_releases_its_lock() {
+    let redis = RedisServer::start();
+    let cache = cache(&redis, None);
+    let started = Arc::new(AtomicUsize::new(0));
+    let (c, s) = (cache.clone(), started.clone());
+    let caller = tokio::spawn(async move {
+        c.get_or_set("slow", MINUTE, || async move {
+            s.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok::<_, CacheError>(b"never".to_vec())
+        })
+        .await
+    });
+    while started.load(Ordering::SeqCst) == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(redis.cli(&["EXISTS", "shop:lock:v1:slow"]), "1");
+    caller.abort();
+    let _ = caller.await;
+    let value = tokio::time::timeout(
+        Duration::from_secs(3),
+        cache.get_or_set("slow", MINUTE, || async {
+            Ok::<_, CacheError>(b"v".to_vec())
+        }),
+    )
+    .await
+    .expect("waited for the lock of a caller that was gone")
+    .unwrap();
+    assert_eq!(value, b"v");
+}
+
+#[tokio::test]
 async fn hot_keys_near_expiry_refresh_early_once_and_never_when_disabled() {
     let redis = RedisServer::start();
     // A value that took 10 s to compute with 5 s left: with β = 100 it is due for refresh.

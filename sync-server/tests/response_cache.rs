@@ -405,3 +405,41 @@ async fn a_response_varying_on_a_header_the_key_lacks_is_not_stored() {
         assert_eq!(x_cache(&h), "HIT", "Vary: {names}");
     }
 }
+
+#[tokio::test]
+async fn a_coalescing_leader_that_goes_away_frees_the_others_at_once() {
+    let redis = RedisServer::start();
+    let calls = Calls::default();
+    let counted = calls.clone();
+    let app = Router::new()
+        .route(
+            "/slow",
+            get(move || async move {
+                let n = counted.tick();
+                if n == 1 {
+                    // The leader's client disconnects long before this ends.
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                }
+                format!("slow #{n}")
+            }),
+        )
+        .layer(ResponseCacheLayer::new(http_cache(&redis)).coalesce_misses(true));
+    let leader = {
+        let app = app.clone();
+        tokio::spawn(async move { send(&app, get_req("/slow")).await })
+    };
+    while calls.get() == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(redis.cli(&["EXISTS", "http:lock:v1:GET:/slow:-"]), "1");
+    leader.abort();
+    let _ = leader.await;
+    let follower = tokio::time::timeout(Duration::from_secs(3), send(&app, get_req("/slow")))
+        .await
+        .expect("a follower waited for the lock of a leader that was gone");
+    assert_eq!(
+        (follower.0, follower.2.as_str()),
+        (StatusCode::OK, "slow #2")
+    );
+    assert_eq!(redis.cli(&["EXISTS", "http:lock:v1:GET:/slow:-"]), "0");
+}

@@ -91,7 +91,7 @@ impl RedisCache {
             stats::bump(&self.counters.early_refreshes);
             let ticket = Some(peeked.ticket);
             let result = self.load_and_store(&entry, key, ttl, loader, ticket).await;
-            self.unlock(&lock, &held).await;
+            self.release(held).await;
             // A failed early refresh keeps serving the value, which is still valid.
             return Ok(result.unwrap_or(frame.value));
         }
@@ -123,8 +123,8 @@ impl RedisCache {
         gap >= pttl_ms as f64
     }
 
-    /// Takes the lock: `Some(token)` when this caller holds it.
-    async fn try_lock(&self, lock: &str) -> Result<Option<String>, RedisError> {
+    /// Takes the lock: `Some` when this caller holds it.
+    async fn try_lock(&self, lock: &str) -> Result<Option<Held>, RedisError> {
         let token = token();
         let taken: Option<String> = redis::cmd("SET")
             .arg(lock)
@@ -134,7 +134,12 @@ impl RedisCache {
             .arg(super::redis_cache::ttl_ms(self.shared.options.lock_ttl))
             .query_async(&mut self.conn())
             .await?;
-        Ok(taken.map(|_| token))
+        Ok(taken.map(|_| Held {
+            cache: self.clone(),
+            lock: lock.to_owned(),
+            token,
+            released: false,
+        }))
     }
 
     async fn unlock(&self, lock: &str, token: &str) {
@@ -172,11 +177,11 @@ impl RedisCache {
                     let ticket = again.as_ref().map(|p| p.ticket);
                     let stored = again.and_then(|p| p.stored);
                     if let Some(frame) = stored.and_then(|s| codec::decode(&s).ok()) {
-                        self.unlock(lock, &held).await;
+                        self.release(held).await;
                         return Ok(frame.value);
                     }
                     let result = self.load_and_store(entry, key, ttl, loader, ticket).await;
-                    self.unlock(lock, &held).await;
+                    self.release(held).await;
                     return result;
                 }
                 Ok(None) => {}
@@ -306,10 +311,31 @@ enum Waited {
     TimedOut,
 }
 
-/// A held stampede lock; release it with [`RedisCache::release`].
+/// A held stampede lock; release it with [`RedisCache::release`]. Dropped unreleased (the
+/// caller's future was dropped: client gone, handler panicked), it releases itself in a
+/// spawned task, so waiters do not stall until `lock_wait`.
 pub(crate) struct Held {
+    cache: RedisCache,
     lock: String,
     token: String,
+    released: bool,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if self.released {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return; // No runtime to release in: the lock expires after `lock_ttl`.
+        };
+        let cache = self.cache.clone();
+        let (lock, token) = (
+            std::mem::take(&mut self.lock),
+            std::mem::take(&mut self.token),
+        );
+        runtime.spawn(async move { cache.unlock(&lock, &token).await });
+    }
 }
 
 /// The outcome of [`RedisCache::coalesce`].
@@ -332,7 +358,7 @@ impl RedisCache {
         };
         let (entry, lock) = (keys::entry_key(&space, key), keys::lock_key(&space, key));
         match self.try_lock(&lock).await {
-            Ok(Some(token)) => return Coalesced::Lead(Held { lock, token }),
+            Ok(Some(held)) => return Coalesced::Lead(held),
             Ok(None) => stats::bump(&self.counters.lock_waits),
             Err(_) => return Coalesced::Alone,
         }
@@ -343,8 +369,9 @@ impl RedisCache {
         }
     }
 
-    /// Releases a lock taken by [`RedisCache::coalesce`].
-    pub(crate) async fn release(&self, held: Held) {
+    /// Releases a held lock.
+    pub(crate) async fn release(&self, mut held: Held) {
         self.unlock(&held.lock, &held.token).await;
+        held.released = true;
     }
 }

@@ -396,6 +396,70 @@ async fn a_tag_set_never_expires_while_it_holds_an_entry_without_expiry() {
 }
 
 #[tokio::test]
+async fn tag_sets_keep_only_their_members_and_are_invalidated_in_batches() {
+    let redis = RedisServer::start();
+    let cache = cache(&redis, None);
+    let scard = |set: &str| -> u64 { redis.cli(&["SCARD", set]).parse().unwrap() };
+    // Deleted, re-tagged or stored without tags: the entry leaves its old sets.
+    cache
+        .set_with_tags("a", b"1", MINUTE, &["t1"])
+        .await
+        .unwrap();
+    cache
+        .set_with_tags("a", b"2", MINUTE, &["t2"])
+        .await
+        .unwrap();
+    assert_eq!((scard("shop:tag:t1"), scard("shop:tag:t2")), (0, 1));
+    cache.set("a", b"3", MINUTE).await.unwrap();
+    assert_eq!(scard("shop:tag:t2"), 0);
+    cache
+        .set_with_tags("b", b"1", MINUTE, &["t1"])
+        .await
+        .unwrap();
+    cache.delete("b").await.unwrap();
+    cache
+        .set_with_tags("c", b"1", MINUTE, &["t1"])
+        .await
+        .unwrap();
+    cache.set_many(&[("c", b"2")], MINUTE).await.unwrap();
+    assert_eq!(scard("shop:tag:t1"), 0);
+    assert_eq!(redis.cli(&["KEYS", "shop:entry-tags:*"]), "");
+    // Members that vanish otherwise (evicted here) are pruned as the set grows.
+    for i in 0..200 {
+        let key = format!("gone:{i}");
+        cache
+            .set_with_tags(&key, b"x", MINUTE, &["hot"])
+            .await
+            .unwrap();
+        redis.cli(&["DEL", &format!("shop:v1:{key}")]);
+    }
+    for i in 0..200 {
+        let key = format!("live:{i}");
+        cache
+            .set_with_tags(&key, b"x", MINUTE, &["hot"])
+            .await
+            .unwrap();
+    }
+    let members = scard("shop:tag:hot");
+    assert!(members < 300, "{members} members for 200 live entries");
+    // A large set is invalidated batch by batch, and its entries leave their other sets.
+    let entries: Vec<String> = (0..1200).map(|i| format!("big:{i}")).collect();
+    for key in &entries {
+        cache
+            .set_with_tags(key, b"x", MINUTE, &["big", "other"])
+            .await
+            .unwrap();
+    }
+    assert_eq!(cache.invalidate_tags(&["big"]).await.unwrap(), 1200);
+    assert_eq!(
+        redis.cli(&["EXISTS", "shop:tag:big", "shop:tag:other"]),
+        "0"
+    );
+    assert_eq!(cache.get("big:7").await.unwrap(), None);
+    assert_eq!(redis.cli(&["EXISTS", "shop:entry-tags:shop:v1:big:7"]), "0");
+}
+
+#[tokio::test]
 async fn pattern_invalidation_scans_and_reaches_a_subscriber() {
     let redis = RedisServer::start();
     let hub = state(config());
@@ -450,9 +514,16 @@ async fn namespaces_clear_and_bump_without_touching_others() {
     );
     shop.set("b", b"3", MINUTE).await.unwrap();
     assert_eq!(redis.cli(&["EXISTS", "shop:v2:b"]), "1");
-    assert_eq!(shop.clear_namespace().await.unwrap(), 3);
+    // Two entries, a tag set and the tagged entry's index.
+    assert_eq!(shop.clear_namespace().await.unwrap(), 4);
     assert_eq!(
-        redis.cli(&["EXISTS", "shop:v1:a", "shop:v2:b", "shop:tag:t"]),
+        redis.cli(&[
+            "EXISTS",
+            "shop:v1:a",
+            "shop:v2:b",
+            "shop:tag:t",
+            "shop:entry-tags:shop:v1:a"
+        ]),
         "0"
     );
     assert_eq!(

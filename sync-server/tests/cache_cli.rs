@@ -95,7 +95,7 @@ async fn clear_by_pattern_namespace_and_all_tells_browsers() {
     namespace.extend(args(&["--namespace", "shop"]));
     let (ok, out, _) = run(namespace).await;
     assert!(ok);
-    assert_eq!(out.trim(), "removed 3 keys"); // product:1, tagged, the tag set
+    assert_eq!(out.trim(), "removed 4 keys"); // product:1, tagged, its tag index, the tag set
     let event = shop_browser.next_event().await.unwrap();
     assert_eq!(
         field(&event, "data"),

@@ -19,39 +19,65 @@ use redis::RedisError;
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
-/// Sets an entry (`ARGV[1]`, for `ARGV[2]` ms; 0: no expiry) and adds it to its tag sets
-/// (`KEYS[2..=1+ARGV[3]]`), unless one of the stamps after them is newer than the ticket
-/// `ARGV[4]` (no ticket: no check). A tag set lives as long as its longest-lived member: a
-/// member without expiry makes it persistent, a new set expires with its first member, and an
-/// existing one is only ever extended (`GT` never puts an expiry on a persistent set).
+/// Sets an entry `KEYS[1]` (`ARGV[1]`, for `ARGV[2]` ms; 0: no expiry) in its tag sets
+/// (`KEYS[3..=2+ARGV[3]]`), recording them in its tag index `KEYS[2]`, unless one of the stamps
+/// after them is newer than the ticket `ARGV[4]` (no ticket: no check).
+///
+/// The entry leaves the sets of its previous tags that it no longer has. Each set it joins
+/// first drops those of two random members that are gone (expired, evicted, unlinked by a
+/// pattern), so a set holds about twice its live members at most. A tag set lives as long as
+/// its longest-lived member: a member without expiry makes it persistent, a new set expires
+/// with its first member, an existing one is only ever extended (`GT` never puts an expiry on
+/// a persistent set). The index lives as long as the entry.
 static STORE: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
-        r"local ttl = tonumber(ARGV[2])
+        r"local entry, index = KEYS[1], KEYS[2]
+local ttl = tonumber(ARGV[2])
 local ntags = tonumber(ARGV[3])
 if ARGV[4] then
   local ticket = tonumber(ARGV[4])
-  for i = 2 + ntags, #KEYS do
+  for i = 3 + ntags, #KEYS do
     local stamp = tonumber(redis.call('GET', KEYS[i]))
     if stamp and stamp > ticket then
       return 0
     end
   end
 end
-if ttl > 0 then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
-else
-  redis.call('SET', KEYS[1], ARGV[1])
+local tagged = {}
+for i = 3, 2 + ntags do
+  tagged[KEYS[i]] = true
 end
-for i = 2, 1 + ntags do
-  local fresh = redis.call('EXISTS', KEYS[i]) == 0
-  redis.call('SADD', KEYS[i], KEYS[1])
-  if ttl == 0 then
-    redis.call('PERSIST', KEYS[i])
-  elseif fresh then
-    redis.call('PEXPIRE', KEYS[i], ttl)
-  else
-    redis.call('PEXPIRE', KEYS[i], ttl, 'GT')
+for _, set in ipairs(redis.call('SMEMBERS', index)) do
+  if not tagged[set] then
+    redis.call('SREM', set, entry)
   end
+end
+redis.call('DEL', index)
+if ttl > 0 then
+  redis.call('SET', entry, ARGV[1], 'PX', ttl)
+else
+  redis.call('SET', entry, ARGV[1])
+end
+for i = 3, 2 + ntags do
+  local set = KEYS[i]
+  for _, member in ipairs(redis.call('SRANDMEMBER', set, 2)) do
+    if member ~= entry and redis.call('EXISTS', member) == 0 then
+      redis.call('SREM', set, member)
+    end
+  end
+  local fresh = redis.call('EXISTS', set) == 0
+  redis.call('SADD', set, entry)
+  if ttl == 0 then
+    redis.call('PERSIST', set)
+  elseif fresh then
+    redis.call('PEXPIRE', set, ttl)
+  else
+    redis.call('PEXPIRE', set, ttl, 'GT')
+  end
+  redis.call('SADD', index, set)
+end
+if ntags > 0 and ttl > 0 then
+  redis.call('PEXPIRE', index, ttl)
 end
 return 1",
     )
@@ -157,6 +183,7 @@ impl RedisCache {
         let ns = &self.namespace;
         let mut invocation = STORE.prepare_invoke();
         invocation.key(entry);
+        invocation.key(keys::entry_tags_key(ns, entry));
         for tag in tags {
             invocation.key(keys::tag_key(ns, tag));
         }

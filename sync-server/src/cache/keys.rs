@@ -6,6 +6,7 @@
 //! | `<ns>:version` | the namespace's current version (absent means 1) |
 //! | `<ns>:tag:<tag>` | a set of the entry keys carrying `<tag>` |
 //! | `<ns>:lock:v<version>:<key>` | the stampede lock of an entry |
+//! | `<ns>:entry-tags:<entry key>` | the tag sets an entry is in (so it leaves them when it is deleted or stored again) |
 //! | `<ns>:seq` | the namespace's invalidation sequence ([`super::guard`]) |
 //! | `<ns>:inv:key:<key>`, `<ns>:inv:tag:<tag>`, `<ns>:inv:all` | when a key, a tag, or the whole namespace was last invalidated, as a number of that sequence |
 //!
@@ -59,6 +60,18 @@ pub fn tag_key(ns: &Namespace, tag: &str) -> String {
 #[must_use]
 pub fn lock_key(space: &KeySpace, key: &str) -> String {
     format!("{}:lock:v{}:{key}", space.namespace(), space.version())
+}
+
+/// `<ns>:entry-tags:`, the prefix of every entry's tag index.
+#[must_use]
+pub fn entry_tags_prefix(ns: &Namespace) -> String {
+    format!("{ns}:entry-tags:")
+}
+
+/// `<ns>:entry-tags:<entry key>`: the tag sets the entry `entry` is in.
+#[must_use]
+pub fn entry_tags_key(ns: &Namespace, entry: &str) -> String {
+    format!("{ns}:entry-tags:{entry}")
 }
 
 /// `<ns>:seq`.
@@ -146,6 +159,7 @@ mod tests {
             tag_key(&ns, "v1"),
             lock_key(&space(1), "k"),
             seq_key(&ns),
+            entry_tags_key(&ns, "shop:v1:k"),
             key_stamp(&ns, "v1:k"),
             tag_stamp(&ns, "t"),
             all_stamp(&ns),

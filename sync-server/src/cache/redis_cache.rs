@@ -7,6 +7,7 @@ use super::keys;
 use super::options::{CacheBuilder, CacheOptions};
 use super::publisher::Publisher;
 use super::stats::{self, CacheStats, Counters, NamespaceStats, RedisInfo};
+use super::tags;
 use super::CacheError;
 use cache_core::key::{validate_key, KeySpace, Namespace};
 use cache_core::message::{Invalidation, Selector, MAX_SELECTOR_ITEMS};
@@ -48,6 +49,9 @@ impl std::fmt::Debug for RedisCache {
             .finish_non_exhaustive()
     }
 }
+
+/// Entries per `EVAL` of a batch operation.
+const BATCH: usize = 500;
 
 /// Milliseconds of a TTL for `PX`, at least 1.
 pub(crate) fn ttl_ms(ttl: Duration) -> u64 {
@@ -263,11 +267,11 @@ impl RedisCache {
         validate_key(key)?;
         let frame = codec::encode(value, compute_ms, self.shared.options.compress_above);
         let result = match self.entry_key(key).await {
-            Ok(k) => {
-                set_cmd(&k, &frame, ttl)
-                    .query_async::<()>(&mut self.conn())
-                    .await
-            }
+            // Without tags: the entry also leaves the tag sets of an older value.
+            Ok(k) => self
+                .store_entry(&k, key, &frame, ttl, &[], None)
+                .await
+                .map(|_| ()),
             Err(e) => Err(e),
         };
         Ok(self.written("set", result.map(|()| 1), &self.counters.sets))
@@ -297,7 +301,11 @@ impl RedisCache {
         validate_key(key)?;
         self.stamp(Stamp::Keys(&[key])).await;
         let removed = match self.entry_key(key).await {
-            Ok(k) => self.conn().unlink::<_, u64>(k).await,
+            Ok(k) => {
+                tags::untag_cmd(&self.namespace, &[&k], true)
+                    .query_async::<u64>(&mut self.conn())
+                    .await
+            }
             Err(e) => Err(e),
         };
         let existed = matches!(removed, Ok(n) if n > 0);
@@ -351,6 +359,14 @@ impl RedisCache {
         let result = match self.space().await {
             Ok(space) => {
                 let mut pipe = redis::pipe();
+                let stored: Vec<String> =
+                    names.iter().map(|k| keys::entry_key(&space, k)).collect();
+                let stored: Vec<&str> = stored.iter().map(String::as_str).collect();
+                // Untagged: the entries leave the tag sets of older values.
+                for chunk in stored.chunks(BATCH) {
+                    pipe.add_command(tags::untag_cmd(&self.namespace, chunk, false))
+                        .ignore();
+                }
                 for (key, value) in entries {
                     let frame = codec::encode(value, 0, self.shared.options.compress_above);
                     pipe.add_command(set_cmd(&keys::entry_key(&space, key), &frame, ttl))

@@ -2,9 +2,12 @@
 //!
 //! - A tag is a Redis set `<ns>:tag:<tag>` of the entry keys stored with it
 //!   ([`RedisCache::set_with_tags`]); it expires no earlier than its longest-lived entry, and
-//!   never while an entry stored without expiry is in it.
-//!   [`RedisCache::invalidate_tags`] unlinks the members and the set in one Lua script, so an
-//!   entry tagged meanwhile is never orphaned.
+//!   never while an entry stored without expiry is in it. Each entry's index
+//!   (`<ns>:entry-tags:<entry key>`) lists its sets, so an entry deleted or stored again
+//!   leaves the sets it no longer belongs to; members that are gone otherwise (expired,
+//!   evicted, unlinked by a pattern) are pruned by sampling as the set is added to.
+//!   [`RedisCache::invalidate_tags`] walks the set with `SSCAN` and unlinks its members batch
+//!   by batch, each batch in one Lua script, so Redis is never blocked on a whole set.
 //! - Patterns are cache-core globs over user keys, translated to `SCAN MATCH` (never `KEYS`)
 //!   and removed with `UNLINK`, batch by batch.
 //! - [`RedisCache::clear_namespace`] removes every entry, tag and lock of a namespace;
@@ -29,19 +32,51 @@ use std::time::Duration;
 /// Keys unlinked per `UNLINK` and scanned per `SCAN` step.
 const BATCH: usize = 500;
 
-static INVALIDATE_TAGS: LazyLock<redis::Script> = LazyLock::new(|| {
+/// Takes entries (`KEYS`: pairs of an entry and its tag index) out of every tag set they are
+/// in and drops their indexes; with `ARGV[1] == "unlink"`, unlinks the entries too. Answers
+/// how many entries were unlinked.
+const UNTAG: &str = r"local n = 0
+for i = 1, #KEYS, 2 do
+  for _, set in ipairs(redis.call('SMEMBERS', KEYS[i + 1])) do
+    redis.call('SREM', set, KEYS[i])
+  end
+  redis.call('UNLINK', KEYS[i + 1])
+  if ARGV[1] == 'unlink' then
+    n = n + redis.call('UNLINK', KEYS[i])
+  end
+end
+return n";
+
+/// One batch of a tag invalidation: unlinks the members `KEYS[2..]` of the tag set `KEYS[1]`
+/// and takes them out of it and every other set they are in (their indexes are `ARGV[1]` and
+/// the entry key). Answers how many entries were unlinked.
+static UNLINK_MEMBERS: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
         r"local n = 0
-for _, tag in ipairs(KEYS) do
-  local members = redis.call('SMEMBERS', tag)
-  for i = 1, #members, 500 do
-    n = n + redis.call('UNLINK', unpack(members, i, math.min(i + 499, #members)))
+for i = 2, #KEYS do
+  local index = ARGV[1] .. KEYS[i]
+  for _, set in ipairs(redis.call('SMEMBERS', index)) do
+    redis.call('SREM', set, KEYS[i])
   end
-  redis.call('UNLINK', tag)
+  redis.call('UNLINK', index)
+  redis.call('SREM', KEYS[1], KEYS[i])
+  n = n + redis.call('UNLINK', KEYS[i])
 end
 return n",
     )
 });
+
+/// An `EVAL` that takes the entry keys `entries` out of their tag sets (and, with `unlink`,
+/// unlinks them); answers how many were unlinked.
+pub(crate) fn untag_cmd(ns: &Namespace, entries: &[&str], unlink: bool) -> redis::Cmd {
+    let mut cmd = redis::cmd("EVAL");
+    cmd.arg(UNTAG).arg(entries.len() * 2);
+    for entry in entries {
+        cmd.arg(*entry).arg(keys::entry_tags_key(ns, entry));
+    }
+    cmd.arg(if unlink { "unlink" } else { "keep" });
+    cmd
+}
 
 static BUMP_VERSION: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
@@ -182,17 +217,49 @@ impl RedisCache {
     pub async fn invalidate_tags(&self, tags: &[&str]) -> Result<u64, CacheError> {
         let selector = Selector::parse(nothing(), nothing(), tags)?;
         self.stamp(Stamp::Tags(tags)).await;
-        let sets: Vec<String> = tags
-            .iter()
-            .map(|t| keys::tag_key(&self.namespace, t))
-            .collect();
-        let mut invocation = INVALIDATE_TAGS.prepare_invoke();
-        for set in &sets {
-            invocation.key(set);
+        let mut result = Ok(0);
+        for tag in tags {
+            let set = keys::tag_key(&self.namespace, tag);
+            result = match (result, self.unlink_tag_members(&set).await) {
+                (Ok(a), Ok(b)) => Ok(a + b),
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            };
         }
-        let result = invocation.invoke_async::<u64>(&mut self.conn()).await;
         self.finish_invalidation("invalidate_tags", result, selector)
             .await
+    }
+
+    /// Unlinks the members of the tag set `set` in batches (`SSCAN`, so Redis is never blocked
+    /// on a whole large set); answers how many entries were unlinked. Members added meanwhile
+    /// may stay: they were stored after the invalidation's stamp, so they are current.
+    async fn unlink_tag_members(&self, set: &str) -> Result<u64, RedisError> {
+        let mut conn = self.conn();
+        let prefix = keys::entry_tags_prefix(&self.namespace);
+        let (mut cursor, mut removed) = (0_u64, 0);
+        loop {
+            let (next, members): (u64, Vec<Vec<u8>>) = redis::cmd("SSCAN")
+                .arg(set)
+                .arg(cursor)
+                .arg("COUNT")
+                .arg(BATCH)
+                .query_async(&mut conn)
+                .await?;
+            if !members.is_empty() {
+                let mut invocation = UNLINK_MEMBERS.prepare_invoke();
+                invocation.key(set);
+                for member in &members {
+                    invocation.key(member);
+                }
+                removed += invocation
+                    .arg(&prefix)
+                    .invoke_async::<u64>(&mut conn)
+                    .await?;
+            }
+            if next == 0 {
+                return Ok(removed);
+            }
+            cursor = next;
+        }
     }
 
     /// Removes the entries of the current version whose key matches `pattern` (a cache-core
@@ -327,12 +394,14 @@ impl RedisCache {
     }
 }
 
-/// The namespace of a cache key (`<ns>:v<n>:<key>`, `<ns>:tag:<tag>`, `<ns>:lock:...`).
+/// The namespace of a cache key (`<ns>:v<n>:<key>`, `<ns>:tag:<tag>`, `<ns>:lock:...`,
+/// `<ns>:entry-tags:...`).
 fn cache_key_namespace(raw: &str) -> Option<&str> {
     if let Some((ns, _, _)) = keys::parse_entry_key(raw) {
         return Some(ns);
     }
     let (ns, rest) = raw.split_once(':')?;
     Namespace::parse(ns).ok()?;
-    (rest.starts_with("tag:") || rest.starts_with("lock:v")).then_some(ns)
+    (rest.starts_with("tag:") || rest.starts_with("lock:v") || rest.starts_with("entry-tags:"))
+        .then_some(ns)
 }

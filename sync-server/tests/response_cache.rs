@@ -443,3 +443,20 @@ async fn a_coalescing_leader_that_goes_away_frees_the_others_at_once() {
     );
     assert_eq!(redis.cli(&["EXISTS", "http:lock:v1:GET:/slow:-"]), "0");
 }
+
+#[tokio::test]
+async fn hosts_served_by_one_router_get_their_own_entries() {
+    let redis = RedisServer::start();
+    let calls = Calls::default();
+    let app = app(http_cache(&redis), &calls);
+    let (_, h, a) = send(&app, get_req("/products").header("host", "a.example")).await;
+    assert_eq!((x_cache(&h), a.as_str()), ("MISS", "products #1"));
+    let (_, h, b) = send(&app, get_req("/products").header("host", "b.example")).await;
+    assert_eq!(
+        (x_cache(&h), b.as_str()),
+        ("MISS", "products #2"),
+        "another host got a's page"
+    );
+    let (_, h, again) = send(&app, get_req("/products").header("host", "A.example")).await;
+    assert_eq!((x_cache(&h), again.as_str()), ("HIT", "products #1"));
+}

@@ -1,5 +1,7 @@
 //! The cache key of a request: method, path and query, `u=<user id>` (or `-` when
-//! anonymous), then each vary header and cookie as `name=value`, joined with cache-core's
+//! anonymous), then each vary header and cookie as `name=value`, then `@<host>` when the
+//! request names one (its URI's authority, else its `Host` header; lowercased), so one
+//! router serving several hosts keeps their pages apart; joined with cache-core's
 //! [`key_from_parts`] (so no part can run into another or act as a wildcard: `:`, `?`, `*`,
 //! `%` and `\` inside a part are escaped). `GET:/products%3Fpage=2:-` is the anonymous
 //! second page; keys longer than cache-core's limit are replaced by `sha256:<hex>` of
@@ -61,6 +63,16 @@ pub fn request_key(
     for name in cookies {
         items.push(format!("{name}={}", cookie(parts, name).unwrap_or("")));
     }
+    // `@` cannot start a header or cookie name, so this part is never mistaken for one.
+    let host = parts.uri.authority().map(|a| a.as_str()).or_else(|| {
+        parts
+            .headers
+            .get(header::HOST)
+            .map(|v| v.to_str().unwrap_or("?"))
+    });
+    if let Some(host) = host {
+        items.push(format!("@{}", host.to_ascii_lowercase()));
+    }
     let key = key_from_parts(&items);
     if key.len() <= MAX_KEY_BYTES {
         return key;
@@ -106,6 +118,18 @@ mod tests {
         assert_ne!(
             request_key(&a, Some("-"), &[], &[]),
             request_key(&a, None, &[], &[])
+        );
+    }
+
+    #[test]
+    fn hosts_make_distinct_keys() {
+        let a = parts(Request::get("/p").header("host", "A.example"));
+        let b = parts(Request::get("http://b.example/p"));
+        assert_eq!(request_key(&a, None, &[], &[]), "GET:/p:-:@a.example");
+        assert_eq!(request_key(&b, None, &[], &[]), "GET:/p:-:@b.example");
+        assert_eq!(
+            request_key(&parts(Request::get("/p")), None, &[], &[]),
+            "GET:/p:-"
         );
     }
 

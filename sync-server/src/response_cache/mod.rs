@@ -6,7 +6,7 @@
 //! - Keys ([`key`]) include the user for authenticated requests: the user id comes from
 //!   [`ResponseCacheLayer::user_id`] (default: a [`CacheUser`] request extension set by the
 //!   app's auth middleware). A request with `Authorization` but no user id is not cached.
-//!   Configurable vary on headers and cookies.
+//!   Configurable vary on headers and cookies. Keys include the request's host.
 //! - Sets `ETag` (SHA-256 of the body, unless the handler set one) and answers
 //!   `If-None-Match` with 304; sets `Last-Modified` (unless set: the time of caching) and
 //!   answers `If-Modified-Since` ([`conditional`]).

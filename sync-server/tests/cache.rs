@@ -177,7 +177,8 @@ async fn a_loader_dropped_mid_load_releases_its_lock() {
 #[tokio::test]
 async fn hot_keys_near_expiry_refresh_early_once_and_never_when_disabled() {
     let redis = RedisServer::start();
-    // A value that took 10 s to compute with 5 s left: with β = 100 it is due for refresh.
+    // A value that took 10 s to compute with 5 s left: with β = 10⁶ it is due for refresh
+    // (XFetch draws at random; with β = 100 it would skip the refresh once in 200 runs).
     let frame = sync_server::cache::codec::encode(b"old", 10_000, None);
     let mut conn = redis::Client::open(redis.url()).unwrap();
     let _: () = redis::cmd("SET")
@@ -201,7 +202,7 @@ async fn hot_keys_near_expiry_refresh_early_once_and_never_when_disabled() {
     let eager = RedisCache::builder(&redis.url())
         .namespace("shop")
         .unwrap()
-        .early_refresh_beta(100.0)
+        .early_refresh_beta(1_000_000.0)
         .build()
         .unwrap();
     assert_eq!(
@@ -273,7 +274,7 @@ async fn a_load_invalidated_while_it_ran_is_returned_but_not_stored() {
     let eager = RedisCache::builder(&redis.url())
         .namespace("shop")
         .unwrap()
-        .early_refresh_beta(100.0)
+        .early_refresh_beta(1_000_000.0)
         .build()
         .unwrap();
     let e = eager.clone();

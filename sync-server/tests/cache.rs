@@ -174,12 +174,10 @@ async fn a_loader_dropped_mid_load_releases_its_lock() {
     assert_eq!(value, b"v");
 }
 
-#[tokio::test]
-async fn hot_keys_near_expiry_refresh_early_once_and_never_when_disabled() {
-    let redis = RedisServer::start();
-    // A value that took 10 s to compute with 5 s left: with β = 10⁶ it is due for refresh
-    // (XFetch draws at random; with β = 100 it would skip the refresh once in 200 runs).
-    let frame = sync_server::cache::codec::encode(b"old", 10_000, None);
+/// Stores `value` as `shop:v1:report`, computed in 10 s and with 5 s left: due for an early
+/// refresh when β is large.
+fn store_due_for_refresh(redis: &RedisServer, value: &[u8]) {
+    let frame = sync_server::cache::codec::encode(value, 10_000, None);
     let mut conn = redis::Client::open(redis.url()).unwrap();
     let _: () = redis::cmd("SET")
         .arg("shop:v1:report")
@@ -188,6 +186,14 @@ async fn hot_keys_near_expiry_refresh_early_once_and_never_when_disabled() {
         .arg(5000)
         .query(&mut conn)
         .unwrap();
+}
+
+#[tokio::test]
+async fn hot_keys_near_expiry_refresh_early_once_and_never_when_disabled() {
+    let redis = RedisServer::start();
+    // A value that took 10 s to compute with 5 s left: with β = 10⁶ it is due for refresh
+    // (XFetch draws at random; with β = 100 it would skip the refresh once in 200 runs).
+    store_due_for_refresh(&redis, b"old");
     let lazy = RedisCache::builder(&redis.url())
         .namespace("shop")
         .unwrap()
@@ -262,15 +268,7 @@ async fn a_load_invalidated_while_it_ran_is_returned_but_not_stored() {
         .unwrap();
     assert_eq!(cache.get("kept").await.unwrap().unwrap(), b"v");
     // An early refresh deleted while it ran.
-    let frame = sync_server::cache::codec::encode(b"older", 10_000, None);
-    let mut conn = redis::Client::open(redis.url()).unwrap();
-    let _: () = redis::cmd("SET")
-        .arg("shop:v1:report")
-        .arg(frame)
-        .arg("PX")
-        .arg(5000)
-        .query(&mut conn)
-        .unwrap();
+    store_due_for_refresh(&redis, b"older");
     let eager = RedisCache::builder(&redis.url())
         .namespace("shop")
         .unwrap()

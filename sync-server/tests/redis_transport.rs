@@ -23,6 +23,18 @@ async fn wait_for_status(hub: &Hub, status: &str) {
     }
 }
 
+/// A hub on `redis` whose log keeps about `history` entries.
+async fn hub_keeping(redis: &RedisServer, history: usize) -> Hub {
+    Hub::redis(
+        &redis.url(),
+        HubConfig {
+            history,
+            ..config()
+        },
+    )
+    .await
+}
+
 #[tokio::test]
 async fn two_instances_deliver_every_event_to_every_subscriber() {
     let redis = RedisServer::start();
@@ -85,14 +97,7 @@ async fn any_instance_replays_after_a_reconnect() {
 #[tokio::test]
 async fn trimmed_or_foreign_cursors_get_a_reset() {
     let redis = RedisServer::start();
-    let hub = Hub::redis(
-        &redis.url(),
-        HubConfig {
-            history: 5,
-            ..config()
-        },
-    )
-    .await;
+    let hub = hub_keeping(&redis, 5).await;
     let first = hub.publish("topic=/a&data=0").await;
     for n in 1..300 {
         hub.publish(&format!("topic=/a&data={n}")).await;
@@ -120,22 +125,8 @@ async fn a_replay_longer_than_this_instance_reads_at_once_gets_a_reset() {
     let redis = RedisServer::start();
     // A rolling deploy: `short` reads at most 5 * 2 + 100 entries per replay, `long` keeps
     // a thousand in the log.
-    let short = Hub::redis(
-        &redis.url(),
-        HubConfig {
-            history: 5,
-            ..config()
-        },
-    )
-    .await;
-    let long = Hub::redis(
-        &redis.url(),
-        HubConfig {
-            history: 1000,
-            ..config()
-        },
-    )
-    .await;
+    let short = hub_keeping(&redis, 5).await;
+    let long = hub_keeping(&redis, 1000).await;
     let first = long.publish("topic=/a&data=0").await;
     for n in 1..=200 {
         long.publish(&format!("topic=/a&data={n}")).await;
@@ -308,14 +299,7 @@ async fn a_deleted_stream_starts_a_new_epoch() {
 #[tokio::test]
 async fn entries_trimmed_before_the_tail_read_them_reset_subscribers_instead_of_leaving_a_gap() {
     let redis = RedisServer::start();
-    let hub = Hub::redis(
-        &redis.url(),
-        HubConfig {
-            history: 5,
-            ..config()
-        },
-    )
-    .await;
+    let hub = hub_keeping(&redis, 5).await;
     let mut client = hub.subscribe("match=/a", &[]).await;
     hub.publish("topic=/a&data=before").await;
     client.next_event().await.unwrap();

@@ -58,6 +58,9 @@ pub(crate) fn ttl_ms(ttl: Duration) -> u64 {
     u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
+/// Namespace versions remembered before those older than `version_ttl` are forgotten.
+const MAX_REMEMBERED_VERSIONS: usize = 1000;
+
 impl RedisCache {
     /// A builder for a cache at `redis_url` (`redis://host:port/db`, `rediss://`, `unix://`).
     pub fn builder(redis_url: &str) -> CacheBuilder {
@@ -189,6 +192,13 @@ impl RedisCache {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let fresh = self.shared.options.version_ttl;
+        // A remembered version older than `version_ttl` is read again anyway: forgetting those
+        // keeps the map to the namespaces in use, however many per-user namespaces come by.
+        if versions.len() >= MAX_REMEMBERED_VERSIONS
+            && !versions.contains_key(self.namespace.as_str())
+        {
+            versions.retain(|_, (_, at)| at.elapsed() < fresh);
+        }
         let entry = versions
             .entry(self.namespace.as_str().to_owned())
             .or_insert((version, Instant::now()));
@@ -409,4 +419,27 @@ pub(crate) fn set_cmd(key: &str, frame: &[u8], ttl: Option<Duration>) -> redis::
         cmd.arg("PX").arg(ttl_ms(ttl));
     }
     cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn versions_not_read_lately_are_forgotten_past_the_bound() {
+        // The connection is lazy: remembering versions needs no Redis.
+        let cache = RedisCache::builder("redis://127.0.0.1:1/")
+            .version_ttl(Duration::from_millis(1))
+            .build()
+            .unwrap();
+        for n in 0..MAX_REMEMBERED_VERSIONS + 10 {
+            if n == MAX_REMEMBERED_VERSIONS {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let user = cache.with_namespace(&format!("user-{n}")).unwrap();
+            assert_eq!(user.remember_version(1), 1);
+        }
+        let remembered = cache.shared.versions.lock().unwrap().len();
+        assert!(remembered <= 11, "{remembered} versions remembered");
+    }
 }

@@ -71,6 +71,13 @@ pub struct NamespaceStats {
     pub corrupt: u64,
 }
 
+/// Namespaces counted one by one; later ones share [`OTHER_NAMESPACES`]. Per-user
+/// namespaces would otherwise grow the map, and the `/metrics` label set, with every user.
+pub const MAX_COUNTED_NAMESPACES: usize = 1000;
+
+/// The label of the counters shared by namespaces past [`MAX_COUNTED_NAMESPACES`].
+pub const OTHER_NAMESPACES: &str = "(other)";
+
 /// Counters per namespace, shared by every handle of one [`crate::cache::RedisCache`].
 #[derive(Debug, Default)]
 pub struct CacheStats {
@@ -78,13 +85,22 @@ pub struct CacheStats {
 }
 
 impl CacheStats {
-    /// The counters of `ns`, created at zero on first use.
+    /// The counters of `ns`, created at zero on first use; past [`MAX_COUNTED_NAMESPACES`],
+    /// those shared under [`OTHER_NAMESPACES`].
     pub fn namespace(&self, ns: &str) -> Arc<Counters> {
         let mut map = self
             .namespaces
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        map.entry(ns.to_owned()).or_default().clone()
+        if let Some(counters) = map.get(ns) {
+            return counters.clone();
+        }
+        let name = if map.len() < MAX_COUNTED_NAMESPACES {
+            ns
+        } else {
+            OTHER_NAMESPACES
+        };
+        map.entry(name.to_owned()).or_default().clone()
     }
 
     /// A copy of every namespace's counters, by namespace name.
@@ -248,5 +264,19 @@ mod tests {
         let text = render_prometheus(&snap, None);
         assert!(text.contains("cache_hits_total{namespace=\"shop\"} 3"));
         assert!(text.contains("cache_redis_up 0"));
+    }
+
+    #[test]
+    fn namespaces_past_the_bound_share_one_set_of_counters() {
+        let stats = CacheStats::default();
+        for n in 0..MAX_COUNTED_NAMESPACES + 50 {
+            bump(&stats.namespace(&format!("user-{n}")).hits);
+        }
+        // A namespace counted before keeps its own counters.
+        bump(&stats.namespace("user-0").hits);
+        let snap = stats.snapshot();
+        assert_eq!(snap.len(), MAX_COUNTED_NAMESPACES + 1);
+        assert_eq!(snap["user-0"].hits, 2);
+        assert_eq!(snap[OTHER_NAMESPACES].hits, 50);
     }
 }

@@ -1,6 +1,7 @@
 //! Shared test helpers: building hubs, reading SSE bodies, and a throw-away redis-server.
 #![allow(dead_code, missing_docs)]
 
+pub mod cache;
 pub mod hub;
 pub mod raw;
 pub mod redis_server;

@@ -286,7 +286,6 @@ export class SyncClient extends EventTarget {
 
   #heard() {
     this.#lastHeard = Date.now();
-    if (this.#heartbeatMs > 0) this.#armWatchdog();
   }
 
   #watch(intervalMs) {
@@ -297,17 +296,24 @@ export class SyncClient extends EventTarget {
   // Two and a half heartbeats of silence, or the staleness bound if that is shorter: the
   // connection is dead even if the socket says otherwise, and nothing heard since can vouch
   // for the caches. Drop it (the countdown to a reset runs from the last thing heard) and
-  // reconnect.
+  // reconnect. The timer is not moved on each event: when it fires it waits on if something
+  // was heard meanwhile.
   #armWatchdog() {
     clearTimeout(this.#watchdog);
     const silenceMs = Math.min(this.#heartbeatMs * 2.5, this.#o.stalenessMs);
-    this.#watchdog = setTimeout(() => {
+    const check = () => {
       if (!this.#source) return;
+      const left = this.#lastHeard + silenceMs - Date.now();
+      if (left > 0) {
+        this.#watchdog = setTimeout(check, left);
+        return;
+      }
       const url = this.#url();
       this.#stopStream();
       this.#markDown();
       this.#scheduleReconnect(url);
-    }, Math.max(0, this.#lastHeard + silenceMs - Date.now()));
+    };
+    this.#watchdog = setTimeout(check, Math.max(0, this.#lastHeard + silenceMs - Date.now()));
   }
 
   async #scheduleReconnect(url) {

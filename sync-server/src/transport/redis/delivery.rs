@@ -62,16 +62,17 @@ impl Delivery {
         true
     }
 
-    /// The tail read the entry at `at` of the current epoch (`update` is `None` for an
-    /// entry that is not an update): sent unless its publisher already sent it.
-    pub(super) fn read(&self, at: (u64, u64), update: Option<&Update>) {
+    /// The tail read the entry at `at` of the current epoch (`update` decodes it; `None`
+    /// for an entry that is not an update): sent unless its publisher already sent it. The
+    /// entry is decoded only then: most entries a publishing instance reads are its own.
+    pub(super) fn read(&self, at: (u64, u64), update: impl FnOnce() -> Option<Update>) {
         let mut sent = self.sent();
         if at <= sent.offset {
             return;
         }
-        if let Some(update) = update {
+        if let Some(update) = update() {
             let id = EventId::new(&sent.epoch, at);
-            let _ = self.sender.send(Arc::new(Event::from_update(id, update)));
+            let _ = self.sender.send(Arc::new(Event::from_update(id, &update)));
         }
         sent.offset = at;
     }
@@ -80,7 +81,7 @@ impl Delivery {
     pub(super) fn marker(&self, epoch: &str, at: (u64, u64)) {
         let known = self.sent().epoch == epoch;
         if known {
-            self.read(at, None);
+            self.read(at, || None);
         } else {
             self.announce(EventId::new(epoch, at));
         }
@@ -129,8 +130,8 @@ mod tests {
         let mut rx = delivery.subscribe();
         assert!(delivery.own(&EventId::new("e", (6, 0)), (5, 0), &Update::on_a("mine")));
         // The tail reads it later, and skips it.
-        delivery.read((6, 0), Some(&Update::on_a("mine")));
-        delivery.read((7, 0), Some(&Update::on_a("next")));
+        delivery.read((6, 0), || Some(Update::on_a("mine")));
+        delivery.read((7, 0), || Some(Update::on_a("next")));
         assert_eq!(drain(&mut rx), ["e-6-0", "e-7-0"]);
         assert_eq!(delivery.position(), EventId::new("e", (7, 0)));
     }
@@ -143,8 +144,8 @@ mod tests {
         // Another instance appended (6, 0); the tail has not read it yet.
         assert!(!delivery.own(&EventId::new("e", (7, 0)), (6, 0), &Update::on_a("mine")));
         assert!(drain(&mut rx).is_empty());
-        delivery.read((6, 0), Some(&Update::on_a("theirs")));
-        delivery.read((7, 0), Some(&Update::on_a("mine")));
+        delivery.read((6, 0), || Some(Update::on_a("theirs")));
+        delivery.read((7, 0), || Some(Update::on_a("mine")));
         assert_eq!(drain(&mut rx), ["e-6-0", "e-7-0"]);
         // Nor in another epoch.
         assert!(!delivery.own(&EventId::new("f", (8, 0)), (7, 0), &Update::on_a("x")));

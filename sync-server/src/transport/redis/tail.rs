@@ -123,7 +123,7 @@ fn deliver(inner: &Inner, entry: &StreamId) -> RedisResult<()> {
     let at = offset(&entry.id).ok_or_else(|| protocol("bad stream id"))?;
     match entry.get::<String>("epoch") {
         Some(marker) => inner.delivery.marker(&marker, at),
-        None => inner.delivery.read(at, entry_update(entry).as_ref()),
+        None => inner.delivery.read(at, || entry_update(entry)),
     }
     Ok(())
 }

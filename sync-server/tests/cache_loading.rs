@@ -208,6 +208,41 @@ async fn a_load_invalidated_while_it_ran_is_returned_but_not_stored() {
         .await
         .unwrap();
     assert_eq!(cache.get("kept").await.unwrap().unwrap(), b"v");
+    // Every namespace cleared, or a pattern invalidated everywhere, while loading in a
+    // namespace that held nothing yet (so the invalidation could not find it).
+    let fresh = cache.with_namespace("fresh").unwrap();
+    let c = cache.clone();
+    fresh
+        .fetch("a", || async move {
+            c.clear_all().await.unwrap();
+            Ok::<_, CacheError>(b"old".to_vec())
+        })
+        .await
+        .unwrap();
+    assert_eq!(fresh.get("a").await.unwrap(), None, "cleared everywhere");
+    let later = cache.with_namespace("later").unwrap();
+    let c = cache.clone();
+    later
+        .fetch("user:2", || async move {
+            c.invalidate_pattern_everywhere("user:*").await.unwrap();
+            Ok::<_, CacheError>(b"old".to_vec())
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        later.get("user:2").await.unwrap(),
+        None,
+        "a pattern everywhere"
+    );
+    later
+        .fetch("user:2", || async { Ok::<_, CacheError>(b"new".to_vec()) })
+        .await
+        .unwrap();
+    assert_eq!(
+        later.get("user:2").await.unwrap().unwrap(),
+        b"new",
+        "later loads are kept"
+    );
     // An early refresh deleted while it ran.
     store_due_for_refresh(&redis, b"older");
     let eager = refreshing_cache(&redis, 1_000_000.0);

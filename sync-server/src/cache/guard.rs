@@ -5,10 +5,14 @@
 //! Every write and invalidation first takes the next number of the namespace's sequence
 //! (`INCR <ns>:seq`) and stamps it on what it invalidates: `<ns>:inv:key:<key>` (`set`,
 //! `set_many`, `set_with_tags`, `delete`, `write`), `<ns>:inv:tag:<tag>` (`invalidate_tags`),
-//! or `<ns>:inv:all` (patterns, `clear_namespace`, `clear_all`, `bump_version`). A fill
-//! (`get_or_set`, early refresh, the response cache) reads the sequence before it loads (its
-//! [`Ticket`]) and stores with a Lua script that checks, atomically with the `SET`, that no
-//! stamp of its key, its tags or its namespace is newer than the ticket.
+//! or `<ns>:inv:all` (patterns, `clear_namespace`, `bump_version`). An invalidation of every
+//! namespace at once (`clear_all`, `invalidate_pattern_everywhere`) stamps
+//! `:every-namespace:inv` from a sequence of its own, before it looks for what to remove: the
+//! namespaces it would find are only those holding keys, and a load may be under way in any
+//! other. A fill (`get_or_set`, early refresh, the response cache) reads both sequences before
+//! it loads (its [`Ticket`]) and stores with a Lua script that checks, atomically with the
+//! `SET`, that no stamp of its key, its tags, its namespace or every namespace is newer than
+//! the ticket.
 //!
 //! Stamps expire after twice the guard window, `max(lock_ttl, 60 s)`, and a fill whose load
 //! took longer than the window is not stored, so an expired stamp never lets an old value in.
@@ -20,8 +24,9 @@ use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 /// Sets an entry `KEYS[1]` (`ARGV[1]`, for `ARGV[2]` ms; 0: no expiry) in its tag sets
-/// (`KEYS[3..=2+ARGV[3]]`), recording them in its tag index `KEYS[2]`, unless one of the stamps
-/// after them is newer than the ticket `ARGV[4]` (no ticket: no check).
+/// (`KEYS[3..=2+ARGV[3]]`), recording them in its tag index `KEYS[2]`, unless the stamp of
+/// every namespace right after them is newer than the ticket `ARGV[5]`, or one of the stamps
+/// after that is newer than the ticket `ARGV[4]` (no ticket: no check).
 ///
 /// The entry leaves the sets of its previous tags that it no longer has. Each set it joins
 /// first drops those of two random members that are gone (expired, evicted, unlinked by a
@@ -35,8 +40,12 @@ static STORE: LazyLock<redis::Script> = LazyLock::new(|| {
 local ttl = tonumber(ARGV[2])
 local ntags = tonumber(ARGV[3])
 if ARGV[4] then
+  local everywhere = tonumber(redis.call('GET', KEYS[3 + ntags]))
+  if everywhere and everywhere > tonumber(ARGV[5]) then
+    return 0
+  end
   local ticket = tonumber(ARGV[4])
-  for i = 3 + ntags, #KEYS do
+  for i = 4 + ntags, #KEYS do
     local stamp = tonumber(redis.call('GET', KEYS[i]))
     if stamp and stamp > ticket then
       return 0
@@ -95,18 +104,23 @@ return n",
     )
 });
 
-/// Where the sequence stood when a load began.
+/// Where the sequences stood when a load began.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ticket {
+    /// The namespace's sequence.
     seq: u64,
+    /// The sequence of invalidations of every namespace.
+    everywhere: u64,
     started: Instant,
 }
 
 impl Ticket {
-    /// A ticket for a load beginning now, with the sequence as read (absent: 0).
-    pub(crate) fn new(seq: Option<u64>) -> Self {
+    /// A ticket for a load beginning now, with the namespace's sequence and that of every
+    /// namespace as read (absent: 0).
+    pub(crate) fn new(seq: Option<u64>, everywhere: Option<u64>) -> Self {
         Self {
             seq: seq.unwrap_or(0),
+            everywhere: everywhere.unwrap_or(0),
             started: Instant::now(),
         }
     }
@@ -131,12 +145,13 @@ impl RedisCache {
     /// A ticket for a load beginning now; `None` when Redis failed (logged and counted; then
     /// nothing is stored).
     pub(crate) async fn ticket(&self) -> Option<Ticket> {
-        let seq: Result<Option<u64>, RedisError> = redis::cmd("GET")
-            .arg(keys::seq_key(&self.namespace))
+        let seqs: Result<(Option<u64>, Option<u64>), RedisError> = redis::pipe()
+            .get(keys::seq_key(&self.namespace))
+            .get(keys::EVERYWHERE_SEQ)
             .query_async(&mut self.conn())
             .await;
-        match seq {
-            Ok(seq) => Some(Ticket::new(seq)),
+        match seqs {
+            Ok((seq, everywhere)) => Some(Ticket::new(seq, everywhere)),
             Err(e) => {
                 self.failed("ticket", &e);
                 None
@@ -168,6 +183,20 @@ impl RedisCache {
         }
     }
 
+    /// Stamps every namespace at once, before an invalidation of all of them looks for what
+    /// to remove. Unlike [`RedisCache::stamp`], a failure fails the invalidation: without
+    /// the stamp, a load in a namespace the invalidation does not find could store a value
+    /// from before it.
+    pub(crate) async fn stamp_everywhere(&self) -> Result<(), RedisError> {
+        STAMP
+            .key(keys::EVERYWHERE_SEQ)
+            .key(keys::EVERYWHERE_STAMP)
+            .arg(ttl_ms(self.guard_window() * 2))
+            .invoke_async::<u64>(&mut self.conn())
+            .await
+            .map(drop)
+    }
+
     /// Stores a frame under `entry` (the storage key of `key`) with its tag sets, atomically.
     /// With a `guard`, only if nothing stamped `key`, one of `tags` or the namespace since the
     /// ticket was taken. Answers whether it stored.
@@ -195,12 +224,13 @@ impl RedisCache {
             if ticket.started.elapsed() > self.guard_window() {
                 return Ok(false);
             }
+            invocation.key(keys::EVERYWHERE_STAMP);
             invocation.key(keys::key_stamp(ns, key));
             invocation.key(keys::all_stamp(ns));
             for tag in tags {
                 invocation.key(keys::tag_stamp(ns, tag));
             }
-            invocation.arg(ticket.seq);
+            invocation.arg(ticket.seq).arg(ticket.everywhere);
         }
         let stored: u8 = invocation.invoke_async(&mut self.conn()).await?;
         Ok(stored == 1)

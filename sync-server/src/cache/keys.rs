@@ -9,6 +9,7 @@
 //! | `<ns>:entry-tags:<entry key>` | the tag sets an entry is in (so it leaves them when it is deleted or stored again) |
 //! | `<ns>:seq` | the namespace's invalidation sequence ([`super::guard`]) |
 //! | `<ns>:inv:key:<key>`, `<ns>:inv:tag:<tag>`, `<ns>:inv:all` | when a key, a tag, or the whole namespace was last invalidated, as a number of that sequence |
+//! | `:every-namespace:seq`, `:every-namespace:inv` | the same for invalidations of every namespace at once (`clear_all`, `invalidate_pattern_everywhere`); no namespace is empty, so these belong to none |
 //!
 //! A namespace cannot contain `:` and an entry's second part is `v` followed by digits, so no
 //! user key can produce a metadata key and the keyspace bridge's `<ns>:v<n>:*` patterns only
@@ -97,6 +98,12 @@ pub fn tag_stamp(ns: &Namespace, tag: &str) -> String {
 pub fn all_stamp(ns: &Namespace) -> String {
     format!("{ns}:inv:all")
 }
+
+/// The sequence of invalidations of every namespace at once.
+pub const EVERYWHERE_SEQ: &str = ":every-namespace:seq";
+
+/// When every namespace was last invalidated at once, as a number of [`EVERYWHERE_SEQ`].
+pub const EVERYWHERE_STAMP: &str = ":every-namespace:inv";
 
 /// Whether `raw` is one of the guard's keys of `ns` (its sequence or a stamp), which clearing
 /// a namespace keeps.

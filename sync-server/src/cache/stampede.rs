@@ -98,18 +98,20 @@ impl RedisCache {
         self.load_locked(&entry, key, &lock, ttl, loader).await
     }
 
-    /// `GET` and `PTTL` of an entry, and the guard's sequence, in one round trip.
+    /// `GET` and `PTTL` of an entry, and the guard's sequences, in one round trip.
     async fn peek(&self, entry: &str) -> Result<Peeked, RedisError> {
-        let (stored, pttl_ms, seq): (Option<Vec<u8>>, i64, Option<u64>) = redis::pipe()
-            .get(entry)
-            .pttl(entry)
-            .get(keys::seq_key(&self.namespace))
-            .query_async(&mut self.conn())
-            .await?;
+        let (stored, pttl_ms, seq, everywhere): (Option<Vec<u8>>, i64, Option<u64>, Option<u64>) =
+            redis::pipe()
+                .get(entry)
+                .pttl(entry)
+                .get(keys::seq_key(&self.namespace))
+                .get(keys::EVERYWHERE_SEQ)
+                .query_async(&mut self.conn())
+                .await?;
         Ok(Peeked {
             stored,
             pttl_ms,
-            ticket: Ticket::new(seq),
+            ticket: Ticket::new(seq, everywhere),
         })
     }
 

@@ -345,6 +345,7 @@ impl RedisCache {
     /// not versions, and no key outside the cache grammar, such as the hub's), and publishes
     /// an invalidation of `*` for each namespace found. Answers the keys removed.
     pub async fn clear_all(&self) -> Result<u64, CacheError> {
+        self.stamp_every_namespace().await?;
         let mut namespaces = BTreeSet::new();
         let removed = scan_unlink(&mut self.conn(), "*", |raw| {
             let ns = cache_key_namespace(raw);
@@ -362,6 +363,7 @@ impl RedisCache {
     /// publishes the pattern's invalidation in each namespace found. Answers the count.
     pub async fn invalidate_pattern_everywhere(&self, pattern: &str) -> Result<u64, CacheError> {
         let parsed = Pattern::parse(pattern)?;
+        self.stamp_every_namespace().await?;
         let mut namespaces = BTreeSet::new();
         let glob = format!("*:v*:{}", keys::redis_glob(&parsed));
         let removed = scan_unlink(&mut self.conn(), &glob, |raw| {
@@ -378,6 +380,15 @@ impl RedisCache {
         Ok(removed?)
     }
 
+    /// Keeps out of every namespace the fills that began before now (see
+    /// [`super::guard`]), before an invalidation of all of them looks for what to remove.
+    async fn stamp_every_namespace(&self) -> Result<(), CacheError> {
+        self.stamp_everywhere().await.map_err(|e| {
+            self.failed("stamp", &e);
+            e.into()
+        })
+    }
+
     async fn publish_everywhere(
         &self,
         namespaces: &BTreeSet<String>,
@@ -385,7 +396,6 @@ impl RedisCache {
     ) -> Result<(), CacheError> {
         for ns in namespaces {
             let handle = self.with_namespace(ns)?;
-            handle.stamp(Stamp::All).await;
             handle
                 .publish(Selector::parse(nothing(), &[pattern], nothing())?)
                 .await;

@@ -119,7 +119,34 @@ describe('loads overtaken by an invalidation or a newer request', () => {
     gate.open();
     await flush();
     expect(q.data.value).toEqual({ v: 2 });
+    expect(q.error.value).toBeNull();
     expect(cache.get('p:4')).toEqual({ v: 2 });
+    scope.stop();
+  });
+
+  it('useCachedAPI says so in `error` when the second load is overtaken too', async () => {
+    const gate = gated(() => ({ v: 1 }));
+    const onSuccess = vi.fn();
+    const scope = effectScope();
+    const q = scope.run(() => useCachedAPI(gate.loader, { cache, key: 'p:6', onSuccess }));
+    await flush();
+    cache.applyInvalidation('{"v":1,"ns":"vue","keys":["p:6"]}');
+    gate.open();
+    await flush();
+    cache.applyInvalidation('{"v":1,"ns":"vue","keys":["p:6"]}');
+    gate.open();
+    await flush();
+    expect(gate.loader).toHaveBeenCalledTimes(2);
+    expect(q.data.value).toBeUndefined();
+    expect(q.error.value).toMatchObject({ name: 'CacheError', code: 'Overtaken' });
+    expect(q.loading.value).toBe(false);
+    expect(onSuccess).not.toHaveBeenCalled();
+    const again = q.execute();
+    expect(q.error.value).toBeNull();
+    await flush();
+    gate.open();
+    await again;
+    expect(q.data.value).toEqual({ v: 1 });
     scope.stop();
   });
 
@@ -139,6 +166,9 @@ describe('loads overtaken by an invalidation or a newer request', () => {
     await expect(fetching).resolves.toBeUndefined();
     expect(c.data.value).toBeUndefined();
     expect(gate.loader).toHaveBeenCalledTimes(2);
+    // Said, so the app can tell it from "nothing there".
+    expect(c.error.value).toMatchObject({ name: 'CacheError', code: 'Overtaken' });
+    expect(c.loading.value).toBe(false);
     scope.stop();
   });
 

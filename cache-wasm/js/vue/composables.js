@@ -3,6 +3,7 @@
 // TanStack Query's active queries.
 import { ref, shallowRef, getCurrentScope, onScopeDispose } from 'vue';
 import { resolveCache, onServer } from './context.js';
+import { cacheError } from '../errors.js';
 
 const escapeGlob = (text) => text.replace(/[\\*?]/g, (c) => `\\${c}`);
 
@@ -40,6 +41,12 @@ async function loadCurrent(cache, key, loader, options, retry) {
   return first.current || !retry() ? first : load(cache, key, loader, options);
 }
 
+// What `error` says when both loads were overtaken: `data` stays empty rather than show a
+// value older than an invalidation, and the app can tell that from "nothing there".
+function overtaken(key) {
+  return cacheError('Overtaken', `'${key}' was invalidated while it loaded, twice in a row; load it again`);
+}
+
 /** `{ data, loading, error, fetch(loader), clear() }` for one key. */
 export function useCache(key, options = {}) {
   const cache = resolveCache(options);
@@ -60,6 +67,7 @@ export function useCache(key, options = {}) {
       const { value, current } = await loadCurrent(cache, key, loader, { ttlMs: options.ttl, tags: options.tags }, newest);
       if (request !== latest) return current ? value : undefined;
       data.value = current ? value : undefined;
+      if (!current) error.value = overtaken(key);
       return data.value;
     } catch (err) {
       if (request === latest) error.value = err;
@@ -111,6 +119,7 @@ export function useCachedAPI(fetcher, options = {}) {
       if (request !== latest) return current ? value : undefined;
       if (active) data.value = current ? value : undefined;
       if (current) onSuccess?.(value);
+      else if (active) error.value = overtaken(key);
       return current ? value : undefined;
     } catch (err) {
       if (request !== latest) return undefined;

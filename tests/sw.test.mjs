@@ -349,6 +349,27 @@ test('an invalidated response stored with Vary leaves Cache Storage, every varia
   });
 });
 
+// Chromium's Cache Storage keeps one response per URL whatever the standard allows, so here
+// this guards the policy (and the index's lookups by URL) rather than the worker's own removal
+// of other variants, which browsers following the standard need.
+test('a URL keeps one variant: another one stored replaces it, so its tags and freshness are never another’s', async () => {
+  await withPage(async (page) => {
+    // Each language's answer is tagged with its language.
+    const path = '/app/data/cf/lang?vary=Accept-Language&cc=max-age%3D600&tagFrom=accept-language';
+    const fr = { headers: { 'accept-language': 'fr' } };
+    const en = { headers: { 'accept-language': 'en' } };
+    assert.equal((await get(page, path, fr)).n, 1);
+    await stored(page, 'cf', 1);
+    assert.equal((await get(page, path, fr)).n, 1, 'a hit');
+    assert.equal((await get(page, path, en)).n, 2, 'another variant: the network');
+    await stored(page, 'cf', 2);
+    assert.equal((await cacheKeys(page, 'cache-wasm-v1-cf')).length, 1);
+    // The French answer's tag is invalidated: it must not be served from the cache.
+    await send(page, { type: 'INVALIDATE', tags: ['fr'] });
+    assert.equal((await get(page, path, fr)).n, 3);
+  });
+});
+
 // Loads `path` in an iframe (a navigation the worker answers); resolves to the page's text.
 const navigate = (page, path) => page.evaluate((p) => new Promise((resolve) => {
   const frame = document.createElement('iframe');

@@ -2,6 +2,7 @@
 // table from tests/pages/sw/, the packed package at /app/cache-wasm/, and /app/data/…, a
 // dynamic endpoint whose answer the test chooses by query string:
 //   cc=<Cache-Control>  status=<code>  tag=<Cache-Tag>  vary=<Vary>  delay=<ms>  size=<bytes of padding>
+//   tagFrom=<request header whose value is the Cache-Tag>
 // (`server.delays[path] = ms` delays a path whatever its query).
 // Each answer is JSON `{ path, n }`, n counting the requests for that path, so a test sees
 // whether the network was reached. `server.offline = true` drops every /app/data request
@@ -75,6 +76,7 @@ async function data(state, url, req, res) {
   const headers = { 'content-type': 'application/json' };
   if (q.has('cc')) headers['cache-control'] = q.get('cc');
   if (q.has('tag')) headers['cache-tag'] = q.get('tag');
+  if (q.has('tagFrom')) headers['cache-tag'] = req.headers[q.get('tagFrom')] ?? '';
   if (q.has('vary')) headers.vary = q.get('vary');
   const body = JSON.stringify({ path: url.pathname, n, pad: 'x'.repeat(Number(q.get('size') ?? 0)) });
   res.writeHead(Number(q.get('status') ?? 200), headers);

@@ -24,7 +24,7 @@ const metaKey = (cacheName) => new URL(`/__cache-wasm-meta__/${encodeURIComponen
 
 /**
  * An entry's metadata: `storedAt`, `usedAt` (ms), `freshUntil` (ms, or `null` when the
- * response states no freshness of its own), `tags`.
+ * response states no freshness of its own), `tags`, `vary` (whether the response has `Vary`).
  */
 export class EntryIndex {
   #entries = new Map();

@@ -129,10 +129,16 @@ export class StrategyHandler {
       }
     }
     const t = now();
-    const meta = { storedAt: t, usedAt: t, freshUntil: verdict.freshUntil, tags: [] };
+    const meta = { storedAt: t, usedAt: t, freshUntil: verdict.freshUntil, tags: [], vary: response.headers.has('vary') };
     for (const plugin of this.strategy.plugins) plugin.entryWillBeStored?.({ request, response, meta });
     const url = request.url;
     store.hot.delete(url);
+    // One response per URL. The index holds one record per URL, but by the standard `put`
+    // keeps the variants this request does not match (stored with a `Vary` on other header
+    // values): their tags and freshness would become the new response's, so a tag
+    // invalidation could miss them and a stale one pass as fresh. (Chromium's Cache Storage
+    // keeps one response per URL anyway; other browsers follow the standard.)
+    if (store.index.get(url)?.vary) await store.cache.delete(url, { ignoreVary: true });
     await putWithEviction(store, request, response);
     // An invalidation that landed while the body was written wins (and takes every variant).
     if (this.generation !== invalidationGeneration()) {

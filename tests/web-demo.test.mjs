@@ -69,6 +69,15 @@ test('an edit in one window shows in the other at once', async () => {
   const context = await browser.newContext();
   const a = await openDemo(context);
   const b = await openDemo(context);
+  // Window B reloads its pages (tag `catalog`) behind the rows it shows: the list never
+  // shrinks meanwhile.
+  const rowsBefore = await rowCount(b.page);
+  await b.page.evaluate(() => {
+    const list = document.querySelector('[data-test=scroller] ul');
+    window.fewestRows = list.children.length;
+    new MutationObserver(() => (window.fewestRows = Math.min(window.fewestRows, list.children.length)))
+      .observe(list, { childList: true });
+  });
   await select(a.page, 3);
   await a.page.locator('[data-test=edit-name]').fill('Edited in window A');
   await a.page.locator('[data-test=edit-price]').fill('42.5');
@@ -76,6 +85,8 @@ test('an edit in one window shows in the other at once', async () => {
   await waitText(a.page, '[data-test=edit-message]', 'Saved — every open window shows it now.');
   await waitText(b.page, rowName(3), 'Edited in window A');
   await waitText(b.page, rowPrice(3), '€42.50');
+  await b.page.waitForFunction(() => document.querySelector('[data-test=sentinel]')?.textContent.trim() !== 'Loading…');
+  assert.equal(await b.page.evaluate(() => window.fewestRows), rowsBefore, 'the list did not blink');
   // The live panel refreshes its figures once a second: wait for it rather than race it.
   await b.page.waitForFunction(() => Number(document.querySelector('[data-test=events-applied]')?.textContent) >= 1);
   const server = await (await fetch(`${hub.url}/api/products/3`)).json();

@@ -318,6 +318,39 @@ describe('useCachedInfiniteScroll while a page is loading', () => {
     scope.stop();
   });
 
+  it('with keepPreviousItems, the rows stay until the reload is done, then change at once', async () => {
+    version = 1;
+    gate = gated(page);
+    const scope = effectScope();
+    const list = scope.run(() => useCachedInfiniteScroll(gate.loader, { cache, cacheKey: 'kept', pageSize: 2, keepPreviousItems: true }));
+    for (let i = 0; i < 2; i++) {
+      const more = list.loadMore();
+      await flush();
+      gate.open();
+      await more;
+    }
+    const seen = [];
+    const off = cache.subscribe('kept:page:*', () => seen.push(list.items.value));
+    version = 2;
+    cache.invalidate({ patterns: ['kept:page:*'] });
+    await flush();
+    expect(list.items.value).toEqual(['0@v1', '1@v1', '2@v1', '3@v1']);
+    gate.open(); // page 0 at v2
+    await flush();
+    expect(list.items.value).toEqual(['0@v1', '1@v1', '2@v1', '3@v1'], 'not half the list');
+    gate.open(); // page 1 at v2
+    await flush();
+    await flush();
+    expect(list.items.value).toEqual(['0@v2', '1@v2', '2@v2', '3@v2']);
+    expect(seen.every((rows) => rows.length === 4), 'never shorter meanwhile').toBe(true);
+    expect(gate.loader).toHaveBeenCalledTimes(4);
+    // reset() still empties at once.
+    list.reset();
+    expect(list.items.value).toEqual([]);
+    off();
+    scope.stop();
+  });
+
   it('a second invalidation during a reload is not lost', async () => {
     const { scope, list } = mount();
     for (let i = 0; i < 2; i++) {

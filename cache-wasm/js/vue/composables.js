@@ -237,9 +237,11 @@ export function useOptimisticUpdate(mutate, options = {}) {
 /**
  * `{ items, loadMore(), reset(), hasMore, loading }`: pages from `fetchPage(pageIndex,
  * pageSize)`, each cached under `<cacheKey>:page:<n>`, so a revisit is served from cache.
+ * With `keepPreviousItems`, the reload after an invalidation leaves the rows shown until it is
+ * done, then swaps them all at once (they may be out of date meanwhile).
  */
 export function useCachedInfiniteScroll(fetchPage, options = {}) {
-  const { cacheKey, pageSize = 20, ttl, tags } = options;
+  const { cacheKey, pageSize = 20, ttl, tags, keepPreviousItems = false } = options;
   const cache = resolveCache(options);
   const items = shallowRef([]);
   const hasMore = ref(true);
@@ -251,6 +253,7 @@ export function useCachedInfiniteScroll(fetchPage, options = {}) {
   // Each reset or reload starts a new list: a page that arrives for an older one is dropped.
   let list = 0;
   let running = null; // the loadMore() under way for the current list
+  let held = -1; // the list being reloaded behind the previous rows (`keepPreviousItems`)
   const loadMore = () => {
     if (running) return running;
     if (!hasMore.value) return Promise.resolve();
@@ -264,7 +267,7 @@ export function useCachedInfiniteScroll(fetchPage, options = {}) {
         // A page overtaken twice by invalidations is left out; the next loadMore() tries again.
         if (mine !== list || !current) return;
         pages.push(page);
-        items.value = pages.flat();
+        if (held !== mine) items.value = pages.flat();
         hasMore.value = page.length === pageSize;
       } finally {
         if (running === load) {
@@ -277,12 +280,13 @@ export function useCachedInfiniteScroll(fetchPage, options = {}) {
     return load;
   };
   const pagePattern = `${escapeGlob(cacheKey)}:page:*`;
-  const startOver = () => {
+  const startOver = (hold = false) => {
     list++;
     running = null;
     loading.value = false;
     pages.length = 0;
-    items.value = [];
+    held = hold ? list : -1;
+    if (!hold) items.value = [];
     hasMore.value = true;
   };
   const reset = () => {
@@ -298,7 +302,7 @@ export function useCachedInfiniteScroll(fetchPage, options = {}) {
       const shown = Math.max(pages.length, toShow);
       if (shown === 0) return;
       toShow = shown;
-      startOver();
+      startOver(keepPreviousItems);
       const mine = list;
       Promise.resolve()
         .then(async () => {
@@ -306,7 +310,14 @@ export function useCachedInfiniteScroll(fetchPage, options = {}) {
         })
         // A failed reload leaves the list as far as it got; the next loadMore() tries again.
         .catch(() => {})
-        .finally(() => mine === list && (toShow = 0));
+        .finally(() => {
+          if (mine !== list) return;
+          toShow = 0;
+          if (held === mine) {
+            held = -1;
+            items.value = pages.flat();
+          }
+        });
     },
   });
   return { items, loadMore, reset, hasMore, loading };

@@ -38,4 +38,6 @@ export function useOptimisticUpdate<I, R, T = unknown>(mutate: (input: I) => Pro
 
 export function useCachedInfiniteScroll<T>(fetchPage: (page: number, pageSize: number) => Promise<T[]>, options: CacheChoice & {
   cacheKey: string; pageSize?: number; ttl?: number; tags?: string[];
+  /** Keep the rows shown while the pages reload after an invalidation; swap when done. */
+  keepPreviousItems?: boolean;
 }): { items: ShallowRef<T[]>; loadMore(): Promise<void>; reset(): void; hasMore: Ref<boolean>; loading: Ref<boolean> };

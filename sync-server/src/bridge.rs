@@ -6,13 +6,15 @@
 //! `{"v":1,"ns":"shop","keys":["product:42"]}` on `/cache/shop`. Changes arriving together are
 //! batched (up to [`BATCH_KEYS`] keys or [`BATCH_WINDOW`]) into one invalidation per namespace.
 //!
-//! Keyspace notifications are fire-and-forget: when the subscription connection drops, the
-//! bridge publishes a `reset` (reason `bridge-lost`) for every watched namespace, reconnects,
-//! and publishes another once it listens again, covering what changed in between. An
-//! invalidation that cannot be published (the transport is unreachable) is retried a few
-//! times; then the bridge starts over the same way: it stops listening (so that nothing
-//! piles up), resets, subscribes again and resets again. A reset is retried until it is
-//! published: the changes it stands for reached no browser.
+//! Keyspace notifications are fire-and-forget, so the bridge resets (reason `bridge-lost`)
+//! every watched namespace whenever it may have missed some. Once it starts listening: what
+//! changed while no bridge listened (every hub stopped) was never bridged. When the
+//! subscription connection drops: it resets, reconnects, and resets again once it listens
+//! again, covering what changed in between. An invalidation that cannot be published (the
+//! transport is unreachable) is retried a few times; then the bridge starts over the same
+//! way: it stops listening (so that nothing piles up), resets, subscribes again and resets
+//! again. A reset is retried until it is published: the changes it stands for reached no
+//! browser.
 //! The bridge needs one node (or a Sentinel master); Cluster nodes notify only locally.
 
 use crate::error::HubError;
@@ -89,8 +91,9 @@ pub struct Bridge {
 }
 
 impl Bridge {
-    /// Subscribes to `patterns` on `target` (waiting for the first subscription), then keeps
-    /// bridging in the background until `shutdown`.
+    /// Subscribes to `patterns` on `target` (waiting for the first subscription), publishes a
+    /// `bridge-lost` reset of every watched namespace, then keeps bridging in the background
+    /// until `shutdown`.
     pub async fn start(
         target: Arc<RedisTarget>,
         patterns: Vec<WatchPattern>,
@@ -107,6 +110,16 @@ impl Bridge {
             state,
             health: Arc::clone(&health),
         };
+        // Changes made while no bridge listened (every hub stopped, a deploy, a crash) were
+        // never bridged, and the log's epoch survives a restart, so a resuming client would
+        // replay without a gap: reset, as `recover` does. Only now that the subscription is
+        // up, so that no change falls between the reset and the first notification.
+        tokio::select! {
+            () = shutdown.cancelled() => {
+                return Err(HubError::Unavailable("shut down while the bridge started".into()));
+            }
+            () = task.reset_all() => {}
+        }
         tokio::spawn(task.run(first, shutdown));
         Ok(Self { health })
     }

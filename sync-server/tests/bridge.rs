@@ -16,6 +16,7 @@ use sync_server::error::HubError;
 use sync_server::event_id::EventId;
 use sync_server::redis_target::RedisTarget;
 use sync_server::transport::embedded::Embedded;
+use sync_server::transport::redis::{RedisOptions, RedisTransport};
 use sync_server::transport::{Cursor, Event, Replay, Transport, TransportHealth, Update};
 use sync_server::AppState;
 use tokio::sync::broadcast;
@@ -55,6 +56,51 @@ async fn redis_writes_become_invalidations() {
     assert_eq!(
         field(&event, "data"),
         Some(r#"{"v":1,"ns":"shop","keys":["product:42"]}"#)
+    );
+}
+
+/// A hub on the Redis transport of `redis`, bridging `shop:v1:*`.
+async fn redis_bridged_hub(redis: &RedisServer) -> Hub {
+    let options = RedisOptions {
+        max_len: 100,
+        queue: 100,
+        ..RedisOptions::default()
+    };
+    let target = RedisTarget::parse(&redis.url()).unwrap();
+    let transport = RedisTransport::start(target, options).await.unwrap();
+    bridge(redis, AppState::new(config(), auth(), Arc::new(transport))).await
+}
+
+#[tokio::test]
+async fn changes_made_while_no_hub_listened_reach_a_resuming_client() {
+    let redis = RedisServer::start();
+    let mut a = redis_bridged_hub(&redis).await;
+    let mut client = a.subscribe("match=/cache/shop", &[]).await;
+    redis.cli(&["SET", "shop:v1:product:1", "{}"]);
+    let event = client.next_event().await.unwrap();
+    let id = field(&event, "id").unwrap().to_owned();
+    drop(client);
+    a.state.shutdown.cancel();
+    assert!(a.stopped_within(Duration::from_secs(5)).await);
+    // No bridge listens any more.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while redis.cli(&["PUBSUB", "NUMPAT"]) != "0" {
+        assert!(Instant::now() < deadline, "hub A's bridge still listens");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    redis.cli(&["SET", "shop:v1:product:42", "changed while no hub listened"]);
+    let b = redis_bridged_hub(&redis).await;
+    let mut client = b
+        .subscribe("match=/cache/shop", &[("last-event-id", &id)])
+        .await;
+    let event = client
+        .next_event_within(Duration::from_secs(2))
+        .await
+        .unwrap();
+    assert_eq!(field(&event, "event"), Some("reset"), "{event}");
+    assert_eq!(
+        field(&event, "data"),
+        Some(r#"{"v":1,"ns":"shop","reason":"bridge-lost"}"#)
     );
 }
 

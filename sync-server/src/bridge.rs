@@ -4,7 +4,8 @@
 //! Watched patterns follow the server key grammar `<ns>:v<version>:<key>` (for example
 //! `shop:v1:*`); a change of `shop:v1:product:42` publishes `type: invalidate` with
 //! `{"v":1,"ns":"shop","keys":["product:42"]}` on `/cache/shop`. Changes arriving together are
-//! batched (up to [`BATCH_KEYS`] keys or [`BATCH_WINDOW`]) into one invalidation per namespace.
+//! batched (up to [`BATCH_KEYS`] keys, or what arrives within [`BATCH_WINDOW`] of the first)
+//! into one invalidation per namespace.
 //!
 //! Keyspace notifications are fire-and-forget, so the bridge resets (reason `bridge-lost`)
 //! every watched namespace whenever it may have missed some. Once it starts listening: what
@@ -35,7 +36,7 @@ use tokio_util::sync::CancellationToken;
 
 /// Most keys in one bridged invalidation.
 pub const BATCH_KEYS: usize = 256;
-/// How long the bridge waits for more changes before publishing a batch.
+/// How long the bridge collects changes, from the first one of a batch, before publishing it.
 pub const BATCH_WINDOW: Duration = Duration::from_millis(10);
 /// Attempts at publishing one bridged invalidation before a reset of its namespace replaces it.
 pub const PUBLISH_ATTEMPTS: u32 = 3;
@@ -224,11 +225,14 @@ impl Task {
     /// published.
     async fn pump(&self, messages: &mut Messages) {
         let mut batch: BTreeMap<Namespace, Vec<String>> = BTreeMap::new();
+        // Set once, when the first key enters the batch: a window restarted by every message
+        // would let steady traffic on one (deduplicated) key hold back every other key.
+        let mut deadline = tokio::time::Instant::now();
         loop {
             let next = if batch.is_empty() {
                 messages.next().await
             } else {
-                match tokio::time::timeout(BATCH_WINDOW, messages.next()).await {
+                match tokio::time::timeout_at(deadline, messages.next()).await {
                     Ok(m) => m,
                     Err(_) => {
                         if !self.flush(&mut batch).await {
@@ -244,6 +248,9 @@ impl Task {
                 return;
             };
             if let Some((ns, key)) = parse_channel(message.get_channel_name()) {
+                if batch.is_empty() {
+                    deadline = tokio::time::Instant::now() + BATCH_WINDOW;
+                }
                 let keys = batch.entry(ns).or_default();
                 if !keys.contains(&key) {
                     keys.push(key);

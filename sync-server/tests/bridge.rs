@@ -105,6 +105,52 @@ async fn changes_made_while_no_hub_listened_reach_a_resuming_client() {
 }
 
 #[tokio::test]
+async fn steady_traffic_on_one_key_does_not_hold_back_another() {
+    let redis = RedisServer::start();
+    let hub = bridged_hub(&redis).await;
+    let mut client = hub.subscribe("match=/cache/shop", &[]).await;
+    let client_of_redis = redis::Client::open(redis.url()).unwrap();
+    let mut hot = client_of_redis
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let mut cold = hot.clone();
+    // One hot key written every 3 ms for 2 s: always within the batching window of the last.
+    let writer = tokio::spawn(async move {
+        let end = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < end {
+            redis::cmd("SET")
+                .arg("shop:v1:hot")
+                .arg("1")
+                .query_async::<()>(&mut hot)
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let changed = Instant::now();
+    redis::cmd("SET")
+        .arg("shop:v1:cold")
+        .arg("1")
+        .query_async::<()>(&mut cold)
+        .await
+        .unwrap();
+    loop {
+        let event = client.next_event().await.unwrap();
+        if field(&event, "data").unwrap().contains(r#""cold""#) {
+            break;
+        }
+    }
+    let waited = changed.elapsed();
+    assert!(
+        waited < Duration::from_millis(500),
+        "cold key bridged after {waited:?}"
+    );
+    writer.await.unwrap();
+}
+
+#[tokio::test]
 async fn a_dropped_subscription_resets_the_watched_namespaces() {
     let redis = RedisServer::start();
     let hub = bridged_hub(&redis).await;

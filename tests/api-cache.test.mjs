@@ -202,6 +202,57 @@ test('stale-if-error serves the stored copy while the origin is down, within its
   await p.done();
 });
 
+test('stale-if-error serves what is stored now: never an entry invalidated while it was revalidated', async () => {
+  const p = await page();
+  const r = await p.evaluate(async () => {
+    // A network whose answers the test gives, one request at a time.
+    const pending = [];
+    const network = () => new Promise((resolve, reject) => pending.push({ resolve, reject }));
+    const next = async () => {
+      while (!pending.length) await new Promise((r) => setTimeout(r, 1));
+      return pending.shift();
+    };
+    const fake = lib.createApiCache({ cache, clock: () => now, fetch: network, rules: [{ match: '/api/fake*' }] });
+    const answer = (text, cc) => new Response(JSON.stringify({ text }), { headers: { 'content-type': 'application/json', 'cache-control': cc } });
+    const outcome = (promise) => promise.then(async (res) => `${res.headers.get('x-cache')} ${res.ok ? (await res.json()).text : res.status}`, (err) => err.name);
+    const failures = {
+      networkError: (call) => call.reject(new TypeError('Failed to fetch')),
+      serverError: (call) => call.resolve(new Response('down', { status: 503 })),
+    };
+    const out = {};
+    for (const [name, fail] of Object.entries(failures)) {
+      const url = `/api/fake/${name}`;
+      const first = outcome(fake.fetch(url));
+      (await next()).resolve(answer('E1', 'max-age=1, stale-if-error=600'));
+      const seq = [await first];
+      now += 2_000;
+      // A finds E1 stale and revalidates it; meanwhile E1 is invalidated and B stores E2.
+      const a = outcome(fake.fetch(url));
+      const revalidation = await next();
+      seq.push(fake.invalidate({ url }));
+      const b = outcome(fake.fetch(url));
+      (await next()).resolve(answer('E2', 'max-age=60'));
+      seq.push(await b);
+      fail(revalidation);
+      seq.push(await a);
+      // Invalidated with nothing newer: the failure is the answer.
+      now += 61_000;
+      const c = outcome(fake.fetch(url));
+      const again = await next();
+      fake.invalidate({ url });
+      fail(again);
+      seq.push(await c);
+      out[name] = seq;
+    }
+    return out;
+  });
+  assert.deepEqual(r, {
+    networkError: ['MISS E1', 1, 'MISS E2', 'HIT E2', 'TypeError'],
+    serverError: ['MISS E1', 1, 'MISS E2', 'HIT E2', 'MISS 503'],
+  });
+  await p.done();
+});
+
 test('Vary: each value of a varied header is its own entry; Vary: * is not cached', async () => {
   const p = await page();
   const r = await p.evaluate(async () => {

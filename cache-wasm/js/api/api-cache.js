@@ -241,15 +241,21 @@ export class ApiCache {
     try {
       return await this.#shared(store, sharedKey, () => this.#revalidate(ctx), method, alone);
     } catch (err) {
-      if (!this.#usableOnError(store, key, now)) throw err;
+      // Serve what is stored now, not `entry`: an invalidation may have removed it while it
+      // was revalidated, and a newer response may have taken its place.
+      const current = store.get(key);
+      if (current !== entry && typeof current?.p === 'object') {
+        const hit = this.#freshHit(current, method, mode);
+        if (hit) return hit;
+      }
+      if (!this.#usableOnError(current, this.#clock())) throw err;
       this.#counters.errorsServed++;
-      return toResponse(entry, method, 'STALE-IF-ERROR');
+      return toResponse(current, method, 'STALE-IF-ERROR');
     }
   }
 
-  #usableOnError(store, key, now) {
-    const entry = store.get(key);
-    return entry !== undefined && now < entry.p.e;
+  #usableOnError(entry, now) {
+    return typeof entry?.p === 'object' && now < entry.p.e;
   }
 
   // Concurrent identical requests share one network request; each caller gets its own
@@ -294,7 +300,7 @@ export class ApiCache {
     const responseTime = this.#clock();
     if (response.status >= 500) {
       const error = new Error(`origin answered ${response.status}`);
-      if (this.#usableOnError(store, key, responseTime)) throw error;
+      if (this.#usableOnError(store.get(key), responseTime)) throw error;
       const bytes = new Uint8Array(await response.arrayBuffer());
       return { entry: toStored(response, bytes, { freshUntil: 0, revalidateUntil: 0, onErrorUntil: 0, immutable: false }, request.url), xCache: 'MISS' };
     }

@@ -117,6 +117,43 @@ test('no-store, no-cache, errors and private responses follow the rules', async 
   await p.done();
 });
 
+test('a response to a request with Authorization is shared only when it says so (public, s-maxage, must-revalidate)', async () => {
+  const p = await page([{ match: '/api/echo?id=auth-mine*', perUser: true }, { match: '/api/echo*' }]);
+  const r = await p.evaluate(async () => {
+    const as = (token) => ({ headers: { authorization: `Bearer ${token}` } });
+    const cases = {
+      plain: { id: 'auth-plain', cc: 'max-age=60' },
+      public: { id: 'auth-public', cc: 'public, max-age=60' },
+      sMaxage: { id: 'auth-smaxage', cc: 'max-age=60, s-maxage=60' },
+      mustRevalidate: { id: 'auth-mustrev', cc: 'max-age=60, must-revalidate' },
+      // A directive's quoted value is not a directive.
+      quoted: { id: 'auth-quoted', cc: 'max-age=60, ext="a,public,b"' },
+    };
+    const out = {};
+    for (const [name, q] of Object.entries(cases)) out[name] = [(await get(q, as('A'))).x, (await get(q, as('B'))).x, await hits(q.id)];
+    // Under a perUser rule it is kept, in the user's namespace.
+    const mine = { id: 'auth-mine', cc: 'max-age=60' };
+    out.mine = [(await get(mine, as('A'))).x, (await get(mine, as('A'))).x, await hits('auth-mine')];
+    const policy = (cc, headers) => lib.responsePolicy('GET', new Response('', { headers: { 'cache-control': cc } }), { requestHeaders: new Headers(headers) }).storable;
+    out.policy = [policy('max-age=60', { authorization: 'Bearer A' }), policy('public, max-age=60', { authorization: 'Bearer A' }), policy('max-age=60', {})];
+    out.shared = Object.keys(localStorage).filter((k) => k.startsWith('cw:api:') && /auth-(plain|quoted|mine)/.test(k));
+    out.user = Object.keys(localStorage).filter((k) => k.startsWith('cw:user-1:') && k.includes('auth-mine')).length > 0;
+    return out;
+  });
+  assert.deepEqual(r, {
+    plain: ['MISS', 'MISS', 2],
+    public: ['MISS', 'HIT', 1],
+    sMaxage: ['MISS', 'HIT', 1],
+    mustRevalidate: ['MISS', 'HIT', 1],
+    quoted: ['MISS', 'MISS', 2],
+    mine: ['MISS', 'HIT', 1],
+    policy: ['user', 'yes', 'yes'],
+    shared: [],
+    user: true,
+  });
+  await p.done();
+});
+
 test('a 304 whose headers no longer allow keeping the response drops the stored entry', async () => {
   const p = await page();
   const r = await p.evaluate(async () => {

@@ -329,7 +329,7 @@ export class ApiCache {
   }
 
   #policy(request, rule, response, requestTime, responseTime, overrides) {
-    const policy = responsePolicy(request.method, response, { requestTime, responseTime, statuses: rule.statuses });
+    const policy = responsePolicy(request.method, response, { requestTime, responseTime, statuses: rule.statuses, requestHeaders: request.headers });
     const ttl = overrides?.ttlMs ?? (policy.explicit ? undefined : rule.ttlMs);
     if (ttl !== undefined && !policy.noCache) {
       policy.freshUntil = responseTime + ttl;

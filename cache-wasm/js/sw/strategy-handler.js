@@ -105,7 +105,7 @@ export class StrategyHandler {
     if (request.method !== 'GET') return 'not a GET';
     if (response.type === 'opaque') return allowOpaque ? { freshUntil: null } : 'opaque response';
     if (!statuses.includes(response.status)) return `status ${response.status}`;
-    const policy = responsePolicy(request.method, response, { ...times, statuses });
+    const policy = responsePolicy(request.method, response, { ...times, statuses, requestHeaders: request.headers });
     if (policy.storable !== 'yes') return policy.reason || `storable: ${policy.storable}`;
     // The response's own freshness applies only when it states one (Cache-Control or Expires).
     const states = response.headers.has('cache-control') || response.headers.has('expires');

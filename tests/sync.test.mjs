@@ -304,9 +304,9 @@ test('a closed cache is dropped; the caches after it and the onEvent hook still 
       mine.close(); // a user switch, say
       window.next = await lib.createCache({ storage: 'memory', namespace: 'shop' });
       client.addCache(next);
-      next.set('product:5', 5);
     });
     await tab.waitForFunction(() => client.status === 'live');
+    await tab.evaluate(() => next.set('product:5', 5));
     await invalidate(hub.url, token, { ns: 'shop', keys: ['product:5'] });
     await tab.waitForFunction(() => !next.has('product:5'));
     // (The client's start, with no cursor of its own yet, is a continuity reset.)
@@ -380,7 +380,7 @@ test('logout tells the onEvent hook (the service worker) to drop each namespace'
       const heard = [];
       const user = await lib.createCache({ storage: 'local', namespace: 'user-7' });
       const client = lib.connectSync({ caches: [user], name: 'logout-sw', onEvent: (type, data) => heard.push([type, JSON.parse(data)]) });
-      await new Promise((resolve) => client.addEventListener('status', resolve, { once: true }));
+      await new Promise((resolve) => client.addEventListener('status', (e) => e.detail === 'live' && resolve()));
       client.logout();
       return heard;
     });
@@ -515,6 +515,97 @@ test('logout wipes the namespaces in every tab and closes the stream', async () 
       assert.deepEqual(await holds(tab, 'me'), []);
     }
     await until(async () => (await metric(hub.url, 'hub_connections')) === 0, 'no hub connection');
+  } finally {
+    await context.close();
+  }
+});
+
+test('logout reaches tabs that follow other topics, and gets past a closed cache', async () => {
+  const context = await browser.newContext();
+  try {
+    // Tab 0 follows shop and user-a; tab 1 follows user-a alone, so it has a stream (and a
+    // relay channel) of its own.
+    const tabs = [];
+    for (const namespaces of [['shop', 'user-a'], ['user-a']]) {
+      const page = await context.newPage();
+      page.errors = watchErrors(page);
+      await page.goto(`${hub.url}/index.html`);
+      await page.evaluate(() => window.ready);
+      await page.evaluate(async (names) => {
+        window.layers = {};
+        for (const ns of names) {
+          layers[`${ns}:memory`] = await lib.createCache({ namespace: ns });
+          layers[`${ns}:local`] = await lib.createCache({ storage: 'local', namespace: ns, maxEntries: 10 });
+        }
+        window.sync = lib.connectSync({ caches: Object.values(layers) });
+      }, namespaces);
+      await page.waitForFunction(() => sync.status === 'live');
+      tabs.push(page);
+    }
+    await tabs[1].evaluate(() => layers['user-a:memory'].set('me', 1));
+    // Tab 0's first cache was closed (a user switch): the caches after it must go all the same.
+    await tabs[0].evaluate(() => {
+      layers['shop:memory'].close();
+      layers['user-a:memory'].set('me', 1);
+      sync.logout();
+    });
+    assert.equal(await tabs[0].evaluate(() => layers['user-a:memory'].has('me')), false);
+    await tabs[1].waitForFunction(() => sync.status === 'offline');
+    assert.equal(await tabs[1].evaluate(() => layers['user-a:memory'].has('me')), false);
+    await until(async () => (await metric(hub.url, 'hub_connections')) === 0, 'no hub connection');
+    for (const tab of tabs) assert.deepEqual(tab.errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a reload after a stream that never got an event id drops what was published meanwhile', async () => {
+  const context = await browser.newContext();
+  try {
+    const [tab] = await openTabs(context, 1);
+    await tab.evaluate(() => layers.local.set('product:1', 1));
+    await tab.goto('about:blank'); // the tab is gone; the hub publishes meanwhile
+    await invalidate(hub.url, token, { ns: 'shop', keys: ['product:1'] });
+    await tab.goto(`${hub.url}/index.html`);
+    await tab.evaluate(() => window.ready);
+    // The state a stream leaves when no event carried an id (a hub that answered `earliest`,
+    // a reset without an id): live a moment ago, but no cursor.
+    await tab.evaluate(() => {
+      for (const key of Object.keys(localStorage).filter((k) => k.startsWith('cw::sync:'))) {
+        localStorage.setItem(key, JSON.stringify({ cursor: null, liveAt: Date.now() }));
+      }
+    });
+    await setUp(tab);
+    await tab.waitForFunction(() => sync.status === 'live');
+    await tab.waitForFunction(() => !layers.local.has('product:1'));
+    assert.deepEqual(tab.errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a hand-over after a stream that never got an event id drops what was published meanwhile', async () => {
+  const context = await browser.newContext();
+  try {
+    const [leader] = await openTabs(context, 1);
+    // The next leader's request for the log's head waits until the test lets it go.
+    const next = await pageWithGatedFetch(context);
+    await setUp(next);
+    await next.waitForFunction(() => sync.status === 'live');
+    await leader.evaluate(() => {
+      for (const key of Object.keys(localStorage).filter((k) => k.startsWith('cw::sync:'))) {
+        localStorage.setItem(key, JSON.stringify({ cursor: null, liveAt: Date.now() }));
+      }
+      layers.local.set('product:9', 9);
+    });
+    await leader.close();
+    await next.waitForFunction(() => sync.leader);
+    // Published after the stream ended and before the new one learns where the log stands.
+    await invalidate(hub.url, token, { ns: 'shop', keys: ['product:9'] });
+    await next.evaluate(() => window.openGate());
+    await next.waitForFunction(() => sync.status === 'live');
+    assert.equal(await next.evaluate(() => layers.local.has('product:9')), false);
+    assert.deepEqual(next.errors, []);
   } finally {
     await context.close();
   }

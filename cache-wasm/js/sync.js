@@ -56,6 +56,8 @@ export class SyncClient extends EventTarget {
   #stateKey;
   #status = 'connecting';
   #channel = null;
+  #logoutChannel = null;
+  #followedLeader = false; // another tab's stream fed this one
   #source = null;
   #leader = false;
   #releaseLock = null;
@@ -86,15 +88,19 @@ export class SyncClient extends EventTarget {
       this.#channel = new BroadcastChannel(this.#scope);
       this.#channel.onmessage = (e) => this.#onRelay(e.data);
       this.#channel.postMessage({ kind: 'hello' });
+      // Logout reaches every tab of the app, whatever topics it follows.
+      this.#logoutChannel = new BroadcastChannel(`${this.#o.name}:logout`);
+      this.#logoutChannel.onmessage = (e) => this.#onRelay(e.data);
     }
     // A reload, or the first leader after a while, cannot vouch for what Web Storage holds.
+    // Nor can it without a cursor (a stream that never got an event id): nothing would replay
+    // what was published while no stream ran.
     const state = this.#readState();
-    if (!state || Date.now() - state.liveAt > this.#o.stalenessMs) {
+    if (!state?.cursor || Date.now() - state.liveAt > this.#o.stalenessMs) {
       this.#applyLocally('reset', CONTINUITY_RESET);
-    } else if (this.#followsSession() && (!state.cursor || this.#readTabCursor() !== state.cursor)) {
+    } else if (this.#followsSession() && this.#readTabCursor() !== state.cursor) {
       // sessionStorage belongs to this tab alone, and nothing applied events to it while the
       // tab was away (a reload, a navigation): unless it saw the browser's last event, it goes.
-      // With no cursor at all there is no last event to compare: it goes too.
       this.#applyLocally('reset', CONTINUITY_RESET, null, isSessionCache);
     }
     if (state?.cursor) this.#writeTabCursor(state.cursor);
@@ -150,7 +156,7 @@ export class SyncClient extends EventTarget {
    */
   logout({ namespaces } = {}) {
     const names = namespaces ?? [...this.#caches].map((c) => c.namespace);
-    this.#channel?.postMessage({ kind: 'logout', namespaces: names });
+    this.#logoutChannel?.postMessage({ kind: 'logout', namespaces: names });
     // The service worker keeps its own copies: it drops the namespaces too.
     for (const ns of names) this.#o.onEvent?.('reset', JSON.stringify({ v: 1, ns, reason: 'logout' }));
     this.#logoutHere(names);
@@ -168,17 +174,30 @@ export class SyncClient extends EventTarget {
     clearTimeout(this.#staleTimer);
     this.#channel?.close();
     this.#channel = null;
+    this.#logoutChannel?.close();
+    this.#logoutChannel = null;
     this.#releaseLock?.();
     this.#setStatus('offline');
   }
 
   #logoutHere(names) {
-    for (const cache of this.#caches) if (names.includes(cache.namespace)) cache.clear();
-    localStorage.removeItem(this.#stateKey);
-    try {
-      globalThis.sessionStorage?.removeItem(this.#stateKey);
-    } catch {
-      // No sessionStorage: no tab cursor either.
+    for (const cache of [...this.#caches]) {
+      if (!names.includes(cache.namespace)) continue;
+      try {
+        cache.clear();
+      } catch (err) {
+        // A closed cache holds nothing any more; any other failure must not stop the wipe of
+        // the caches after it, nor the close.
+        if (err?.code === 'Closed') this.#caches.delete(cache);
+        else console.warn('cache-wasm: logout could not clear a cache', err);
+      }
+    }
+    for (const storage of ['localStorage', 'sessionStorage']) {
+      try {
+        globalThis[storage]?.removeItem(this.#stateKey);
+      } catch {
+        // Storage blocked: it holds no state of ours either.
+      }
     }
     this.close();
     this.dispatchEvent(new CustomEvent('logout', { detail: names }));
@@ -187,6 +206,9 @@ export class SyncClient extends EventTarget {
   #becomeLeader() {
     if (this.#closed) return this.#releaseLock?.();
     this.#leader = true;
+    // A hand-over from a leader whose stream never got an event id: nothing replays what was
+    // published since that stream ended. (A tab that followed no leader reset at its start.)
+    if (this.#followedLeader && !this.#readState()?.cursor) this.#relay('reset', CONTINUITY_RESET, null);
     // The staleness bound runs from when the hub was last heard, by this tab or by the leader
     // before it: until this tab's stream is live, it counts down from there. Past the bound,
     // the caches have been dropped every bound since (by the page's start or by the leader
@@ -421,6 +443,7 @@ export class SyncClient extends EventTarget {
 
   #onRelay(message) {
     if (this.#closed || typeof message !== 'object' || message === null) return;
+    if (!this.#leader && (message.kind === 'event' || message.kind === 'status')) this.#followedLeader = true;
     switch (message.kind) {
       case 'event':
         // Applied even by a leader: one that took over may hear its predecessor's last

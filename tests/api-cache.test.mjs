@@ -548,6 +548,47 @@ test('server tags (Cache-Tag) and hub invalidations drop exactly the tagged resp
   }
 });
 
+test('hub keys and patterns reach API responses through their tags, as in the service worker', async () => {
+  const hub = await startHub({ extra: ['--cors-origin', origin.url] });
+  const p = await page();
+  try {
+    await p.evaluate(async (hubUrl) => {
+      window.shop = await lib.createCache({ namespace: 'shop', storage: 'local', defaultTtlMs: Infinity, clock: () => now });
+      window.api = lib.createApiCache({ cache: shop, clock: () => now, rules: [{ match: '/api/echo*' }] });
+      window.sync = lib.connectSync({ hub: `${hubUrl}/.well-known/mercure`, caches: [shop] });
+      window.qs = {
+        one: { id: 'hub-one', cc: 'max-age=600', tag: 'catalog,product:1' },
+        two: { id: 'hub-two', cc: 'max-age=600', tag: 'catalog,product:2' },
+        blog: { id: 'hub-blog', cc: 'max-age=600', tag: 'blog:7' },
+      };
+      window.xs = async () => Object.fromEntries(await Promise.all(Object.entries(qs).map(async ([k, q]) => [k, (await get(q)).x])));
+      // The app's own entry: hub keys stay keys for it (only API responses take them as tags).
+      shop.set('own', 1, { tags: ['product:1'] });
+    }, hub.url);
+    await p.waitForFunction(() => sync.status === 'live');
+    assert.deepEqual(await p.evaluate(() => xs()), { one: 'MISS', two: 'MISS', blog: 'MISS' });
+    // An entry stored before entries kept their tags: its response's tags count.
+    await p.evaluate(() => {
+      const key = shop.keys().find((k) => k.includes('hub-two'));
+      const { t, ...legacy } = shop.get(key);
+      shop.set(key, legacy, { tags: t });
+    });
+    // The README's example: a response served with `Cache-Tag: product:1`, and the backend
+    // publishing `keys: ['product:1']`.
+    await invalidate(hub.url, publisherToken(), { ns: 'shop', keys: ['product:1', 'product:2'] });
+    await p.waitForFunction(() => sync.stats().eventsApplied === 1);
+    assert.deepEqual(await p.evaluate(() => xs()), { one: 'MISS', two: 'MISS', blog: 'HIT' });
+    assert.equal(await p.evaluate(() => shop.get('own')), 1);
+    // Patterns match tags as globs.
+    await invalidate(hub.url, publisherToken(), { ns: 'shop', patterns: ['blog:*'] });
+    await p.waitForFunction(() => sync.stats().eventsApplied === 2);
+    assert.deepEqual(await p.evaluate(() => xs()), { one: 'HIT', two: 'HIT', blog: 'MISS' });
+  } finally {
+    await p.done();
+    await hub.stop();
+  }
+});
+
 test('invalidate({ pattern }) with a leading / matches paths on this origin, as documented', async () => {
   const p = await page();
   const r = await p.evaluate(async () => {

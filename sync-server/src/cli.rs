@@ -163,7 +163,8 @@ pub struct ServeArgs {
     /// invalidations).
     #[arg(long, env = "HUB_DEMO_API")]
     pub demo_api: bool,
-    /// Count connections per first `X-Forwarded-For` address (only behind a trusted proxy).
+    /// Count connections per last `X-Forwarded-For` address, the one the trusted proxy
+    /// appended (only behind such a proxy; earlier entries are the client's choice).
     #[arg(long, env = "HUB_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
     /// Seconds a write to a client may stall (it stopped reading) before the connection is

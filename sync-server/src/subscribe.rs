@@ -84,15 +84,20 @@ fn cursor(query: &Query, headers: &HeaderMap) -> Cursor {
     }
 }
 
-/// The client's address: the first `X-Forwarded-For` entry when the hub is configured to
+/// The client's address: the last `X-Forwarded-For` entry when the hub is configured to
 /// trust it (behind a load balancer), else the peer address.
 fn client_address(state: &AppState, parts: &axum::http::request::Parts) -> Option<IpAddr> {
+    // The trusted proxy appends the address it saw (as a new entry or a line of its own);
+    // the entries before it are whatever the client sent, so counting them would let a
+    // client pick a new address for every connection.
     let forwarded = state.config.trust_forwarded_for.then(|| {
         parts
             .headers
-            .get("x-forwarded-for")
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.rsplit(',').next())
             .and_then(|v| v.trim().parse::<IpAddr>().ok())
     });
     forwarded.flatten().or_else(|| {

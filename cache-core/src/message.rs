@@ -44,7 +44,7 @@ pub fn validate_tag(tag: &str) -> Result<(), CoreError> {
 }
 
 /// What an invalidation removes: exact keys, keys matching glob patterns, entries with a tag.
-/// An entry is removed when it matches any of the three.
+/// An entry is removed when it matches any of them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Selector {
     /// Exact keys.
@@ -53,6 +53,8 @@ pub struct Selector {
     pub patterns: Vec<Pattern>,
     /// Tags.
     pub tags: Vec<String>,
+    /// Glob patterns over tags: only in [`Selector::by_key_or_tag`], never on the wire.
+    pub tag_patterns: Vec<Pattern>,
 }
 
 impl Selector {
@@ -84,13 +86,33 @@ impl Selector {
             keys,
             patterns,
             tags,
+            tag_patterns: Vec::new(),
         })
+    }
+
+    /// This selector as a hub invalidation means it in every layer: its keys and patterns name
+    /// entries by key or by tag. The service worker holds responses by URL and knows them only
+    /// by their tags, and an API response (key `GET <url>`) is tagged with the keys of what it
+    /// shows (`Cache-Tag: product:42`): `keys: ["product:42"]` must reach it too.
+    #[must_use]
+    pub fn by_key_or_tag(&self) -> Self {
+        let mut tags = self.tags.clone();
+        tags.extend(self.keys.iter().filter(|k| !self.tags.contains(k)).cloned());
+        Self {
+            keys: self.keys.clone(),
+            patterns: self.patterns.clone(),
+            tags,
+            tag_patterns: self.patterns.clone(),
+        }
     }
 
     /// Whether the selector names nothing.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty() && self.patterns.is_empty() && self.tags.is_empty()
+        self.keys.is_empty()
+            && self.patterns.is_empty()
+            && self.tags.is_empty()
+            && self.tag_patterns.is_empty()
     }
 
     /// Whether an entry with this key and these tags is selected.
@@ -99,6 +121,10 @@ impl Selector {
         self.keys.iter().any(|k| k == key)
             || self.patterns.iter().any(|p| p.matches(key))
             || self.tags.iter().any(|t| tags.contains(t))
+            || self
+                .tag_patterns
+                .iter()
+                .any(|p| tags.iter().any(|t| p.matches(t)))
     }
 }
 

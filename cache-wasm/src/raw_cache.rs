@@ -246,14 +246,15 @@ impl RawCache {
     }
 
     /// Applies a hub invalidation message (its JSON); messages for other namespaces are
-    /// ignored. Returns how many entries were removed.
+    /// ignored. Its keys and patterns name entries by key or by tag, as in every layer
+    /// ([`Selector::by_key_or_tag`]). Returns how many entries were removed.
     #[wasm_bindgen(js_name = applyInvalidation)]
     pub fn apply_invalidation(&mut self, json: &str) -> Result<u32, JsValue> {
         let msg = Invalidation::from_json(json).map_err(CacheError::from)?;
         if msg.namespace != *self.space.namespace() {
             return Ok(0);
         }
-        Ok(self.apply_selector(&msg.selector))
+        Ok(self.apply_selector(&msg.selector.by_key_or_tag()))
     }
 
     /// Applies a hub reset message (its JSON): drops everything when it names no namespace

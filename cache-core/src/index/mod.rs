@@ -372,6 +372,13 @@ impl CacheIndex {
                 victims.extend(slots.iter().copied());
             }
         }
+        for pattern in &selector.tag_patterns {
+            for (tag, slots) in &self.by_tag {
+                if pattern.matches(tag) {
+                    victims.extend(slots.iter().copied());
+                }
+            }
+        }
         let n = victims.len();
         let mut victims: Vec<Slot> = victims.into_iter().collect();
         victims.sort_unstable();

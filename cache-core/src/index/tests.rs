@@ -109,6 +109,39 @@ fn invalidation_by_key_pattern_and_tag() {
 }
 
 #[test]
+fn a_hub_invalidation_names_entries_by_key_or_by_tag() {
+    let mut ix = CacheIndex::new(Limits::default());
+    ix.insert("GET /api/products/42", None, tags(&["product:42"]), 1, 0)
+        .unwrap();
+    ix.insert("GET /api/posts/1", None, tags(&["blog:post-1"]), 1, 0)
+        .unwrap();
+    ix.insert("product:42", None, vec![], 1, 0).unwrap();
+    ix.insert("GET /api/users/1", None, tags(&["user:1"]), 1, 0)
+        .unwrap();
+    let sel = Selector::parse::<_, _, &str>(&["product:42"], &["blog:*"], &[]).unwrap();
+    // Read as written, the keys and patterns name keys only.
+    assert_eq!(ix.invalidate(&sel), 1);
+    assert_eq!(
+        ix.live_keys(0),
+        [
+            "GET /api/users/1",
+            "GET /api/posts/1",
+            "GET /api/products/42"
+        ]
+    );
+    // As a hub invalidation, tags too.
+    assert!(sel
+        .by_key_or_tag()
+        .selects("GET /x", &tags(&["product:42"])));
+    assert!(sel
+        .by_key_or_tag()
+        .selects("GET /y", &tags(&["blog:post-2"])));
+    assert!(!sel.by_key_or_tag().selects("GET /z", &tags(&["user:1"])));
+    assert_eq!(ix.invalidate(&sel.by_key_or_tag()), 2);
+    assert_eq!(ix.live_keys(0), ["GET /api/users/1"]);
+}
+
+#[test]
 fn slots_are_not_reused_before_drain() {
     let mut ix = CacheIndex::new(Limits::default());
     let a = ix.insert("a", None, vec![], 1, 0).unwrap();

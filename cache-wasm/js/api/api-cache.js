@@ -1,11 +1,11 @@
 // ApiCache: a drop-in `fetch` that caches API responses by HTTP's rules (RFC 9111, decided in
 // wasm by `responsePolicy`) in a cache-wasm Cache, so hub invalidations reach API responses:
 // their tags (the rule's and those servers send in `Cache-Tag`) match the hub's tags, keys and
-// patterns, as in the service worker.
+// patterns (the Cache takes a hub message's keys and patterns to name tags too), as in the
+// service worker.
 //
 // Entry keys are `<METHOD> <url>`, plus ` <header>=<value>&…` for responses that Vary.
 import { responsePolicy, responseTags } from '../http.js';
-import { globToRegExp } from '../glob.js';
 import { compileRules, ruleFor } from './rules.js';
 import { bodySize, freshnessOf, mergedHeaders, toResponse, toStored, validators } from './stored-response.js';
 
@@ -18,42 +18,6 @@ function tagsOf(rule, headers) {
   if (!fromServer) return undefined;
   const tags = [...new Set([...rule.tags, ...fromServer])];
   return tags.length <= MAX_TAGS ? tags : undefined;
-}
-
-// Hub invalidations name what changed by `keys`, and API responses carry those names as
-// tags (`Cache-Tag: product:42`), not as keys (theirs are `GET <url>`). As the service worker
-// does (forward-sw.js, sw/invalidation.js), a hub invalidation's `keys` and `patterns` (as
-// globs) therefore also match the tags of the API responses in every cache an ApiCache uses:
-// its `applyInvalidation`, which SyncClient calls in every tab, is wrapped once per cache.
-// The app's own entries in that cache keep the Cache's meaning (keys match keys). Only
-// messages with keys or patterns read the API entries (each read counts as a use).
-const FOLLOWS_HUB = Symbol('cache-wasm ApiCache follows hub keys');
-
-function followHub(store) {
-  if (!store || store[FOLLOWS_HUB]) return;
-  store[FOLLOWS_HUB] = true;
-  const apply = store.applyInvalidation;
-  store.applyInvalidation = function applyInvalidation(json) {
-    const n = apply.call(this, json); // validates the message (throws for a malformed one)
-    return n + removeTagged(this, JSON.parse(json));
-  };
-}
-
-// Removes the API responses of `store` tagged with one of the message's keys or patterns.
-function removeTagged(store, { ns, keys = [], patterns = [] }) {
-  if (ns !== store.namespace || keys.length + patterns.length === 0) return 0;
-  const names = new Set(keys);
-  const globs = patterns.map(globToRegExp);
-  const named = (tag) => names.has(tag) || globs.some((re) => re.test(tag));
-  const victims = store.keys().filter((key) => (key.startsWith('GET ') || key.startsWith('HEAD ')) && entryTags(store.get(key)).some(named));
-  return victims.length ? store.invalidate({ keys: victims }) : 0;
-}
-
-// The tags an entry was stored with; entries stored before they were kept (`t`) give their
-// response's own.
-function entryTags(entry) {
-  if (typeof entry?.p !== 'object') return [];
-  return entry.t ?? responseTags(new Headers(entry.h)) ?? [];
 }
 
 function escapeGlob(text) {
@@ -134,8 +98,6 @@ export class ApiCache {
     this.#rules = compileRules(rules);
     this.#network = network ?? globalThis.fetch.bind(globalThis);
     this.#clock = clock ?? Date.now;
-    followHub(cache);
-    followHub(userCache);
   }
 
   /** Counters: hits, misses, staleServed, revalidations, notModified (304s), errorsServed, bytesSaved, stored, bypassed, uncacheable. */
@@ -348,8 +310,7 @@ export class ApiCache {
       this.#counters.notModified++;
       this.#counters.bytesSaved += bodySize(entry);
       const merged = mergedHeaders(entry, response);
-      const tags = tagsOf(rule, merged);
-      const refreshed = { ...entry, h: [...merged], t: tags };
+      const refreshed = { ...entry, h: [...merged] };
       const policy = this.#policy(request, rule, { status: entry.s, headers: merged }, requestTime, responseTime, overrides);
       refreshed.p = freshnessOf(policy);
       if (store.generation === generation) {
@@ -358,6 +319,7 @@ export class ApiCache {
         const allowed = mayStore(policy, rule);
         if (!allowed) this.#uncacheable();
         const sameKey = variantOf(base, varyOf(merged), request.headers) === key;
+        const tags = tagsOf(rule, merged);
         if (!allowed || !sameKey || !tags || !this.#put(store, key, refreshed, rule, tags, merged, responseTime)) store.remove(key);
       }
       return { entry: refreshed, xCache: 'REVALIDATED' };
@@ -390,7 +352,7 @@ export class ApiCache {
     if (!fitsKey(key)) return this.#uncacheable();
     const tags = tagsOf(rule, response.headers);
     if (!tags) return this.#uncacheable();
-    const entry = { ...toStored(response, bytes, policy, request.url), t: tags };
+    const entry = toStored(response, bytes, policy, request.url);
     if (!this.#put(store, key, entry, rule, tags, response.headers, responseTime)) return undefined;
     if (vary.length) this.#put(store, `vary ${base}`, vary, rule, tags, response.headers, responseTime, entry.p);
     this.#counters.stored++;

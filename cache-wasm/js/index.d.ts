@@ -192,7 +192,11 @@ export interface ResponsePolicy {
 export function responsePolicy(
   method: string,
   response: Response,
-  times?: { requestTime?: number; responseTime?: number; statuses?: number[] },
+  times?: {
+    requestTime?: number; responseTime?: number; statuses?: number[];
+    /** The request's headers: with `Authorization`, a response not marked `public`, `s-maxage` or `must-revalidate` is the user's. */
+    requestHeaders?: Headers;
+  },
 ): ResponsePolicy;
 
 /** A glob (`*`, `?`, `\` escapes) as an anchored RegExp (call after the package is initialised). */

@@ -349,6 +349,20 @@ test('an invalidated response stored with Vary leaves Cache Storage, every varia
   });
 });
 
+test('a response to a request with Authorization is kept only when it says it may be shared', async () => {
+  await withPage(async (page) => {
+    const bearer = (who) => ({ headers: { authorization: `Bearer ${who}` } });
+    const mine = '/app/data/cf/auth-private?cc=max-age%3D60';
+    assert.equal((await get(page, mine, bearer('a'))).n, 1);
+    assert.equal((await get(page, mine, bearer('b'))).n, 2, 'user b never gets user a’s answer');
+    const shared = '/app/data/cf/auth-public?cc=public%2C%20max-age%3D60';
+    assert.equal((await get(page, shared, bearer('a'))).n, 1);
+    await stored(page, 'cf', 1);
+    assert.equal((await get(page, shared, bearer('b'))).n, 1, 'public: shared');
+    assert.equal((await stats(page, 'cf')).entries, 1);
+  });
+});
+
 // Chromium's Cache Storage keeps one response per URL whatever the standard allows, so here
 // this guards the policy (and the index's lookups by URL) rather than the worker's own removal
 // of other variants, which browsers following the standard need.

@@ -205,13 +205,8 @@ impl State {
         };
         tokio::select! {
             biased;
-            () = self.shutdown.as_mut() => {
-                let retry = sse::retry_hint(self.sub.retry_ms / 4 + 1);
-                self.close_with(&[retry, sse::comment("hub shutting down: reconnect")]);
-            }
-            () = expiry => {
-                self.close_with(&[sse::comment("token expired")]);
-            }
+            () = self.shutdown.as_mut() => self.shut_down(),
+            () = expiry => self.expire(),
             received = self.sub.live.recv() => match received {
                 Ok(event) => self.accept(&event),
                 Err(RecvError::Lagged(_)) => {
@@ -225,11 +220,37 @@ impl State {
         }
     }
 
+    /// Ends the stream for a shutdown: what is still pending (a replay, say) is dropped, the
+    /// client resumes from the last event it read.
+    fn shut_down(&mut self) {
+        self.sub.pending.clear();
+        let retry = sse::retry_hint(self.sub.retry_ms / 4 + 1);
+        self.close_with(&[retry, sse::comment("hub shutting down: reconnect")]);
+    }
+
+    /// Ends the stream for the token's expiry, dropping what is still pending.
+    fn expire(&mut self) {
+        self.sub.pending.clear();
+        self.close_with(&[sse::comment("token expired")]);
+    }
+
     async fn next(&mut self) -> Option<Bytes> {
         loop {
-            if let Some(frame) = self.sub.pending.pop_front() {
-                self.last_sent = Instant::now();
-                return Some(frame);
+            if !self.sub.pending.is_empty() {
+                let now = Instant::now();
+                // `wait` sees shutdown and expiry only once nothing is pending: checked here
+                // too, so that they cut a long replay to a slow reader short.
+                if !self.closing {
+                    if self.sub.shutdown.is_cancelled() {
+                        self.shut_down();
+                    } else if self.sub.deadline.is_some_and(|d| now >= d) {
+                        self.expire();
+                    }
+                }
+                if let Some(frame) = self.sub.pending.pop_front() {
+                    self.last_sent = now;
+                    return Some(frame);
+                }
             }
             if self.closing {
                 return None;

@@ -12,6 +12,7 @@ use support::hub::{Hub, SseClient};
 use support::raw::{subscription, Raw};
 use support::*;
 use sync_server::config::{HubConfig, Limits};
+use sync_server::token::TokenRequest;
 
 /// The number an event's data starts with (`<n>` or `<n>-<padding>`).
 fn number(block: &str) -> u64 {
@@ -205,6 +206,73 @@ async fn shutdown_reaches_a_subscriber_with_a_full_queue_without_waiting_for_it(
         "{last:?}"
     );
     assert!(hub.stopped_within(Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn shutdown_cuts_a_long_replay_to_a_slow_reader_short() {
+    let mut hub = Hub::serve(state(config())).await;
+    let padding = "x".repeat(64 * 1024);
+    for n in 1..=300 {
+        hub.publish(&format!("topic=/a&data={n}-{padding}")).await;
+    }
+    // A fresh connection (so served by the fan-out) whose replay fills its socket.
+    let mut slow = hub.subscribe("match=/a&last_event_id=earliest", &[]).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    hub.state.shutdown.cancel();
+    let (mut events, mut last) = (0, None);
+    while let Some(block) = slow.next_within(Duration::from_secs(10)).await {
+        if block.contains("data:") {
+            events += 1;
+            assert_eq!(number(&block), events, "in order, none skipped");
+        }
+        last = Some(block);
+    }
+    assert!(
+        events < 300,
+        "the whole replay was written before the shutdown"
+    );
+    assert!(
+        last.as_deref()
+            .is_some_and(|b| b.contains("hub shutting down")),
+        "{last:?}"
+    );
+    assert!(hub.stopped_within(Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn token_expiry_cuts_a_long_replay_to_a_slow_reader_short() {
+    let hub = Hub::serve(state(config())).await;
+    let padding = "x".repeat(64 * 1024);
+    for n in 1..=300 {
+        hub.publish(&format!("topic=/a&data={n}-{padding}")).await;
+    }
+    let token = TokenRequest::new()
+        .subscribe("*")
+        .ttl(Duration::from_secs(2))
+        .hs256(SECRET)
+        .unwrap();
+    let bearer = format!("Bearer {token}");
+    let mut slow = hub
+        .subscribe(
+            "match=/a&last_event_id=earliest",
+            &[("authorization", &bearer)],
+        )
+        .await;
+    // Not reading until the token has expired (whole seconds: 1 to 2 s from now).
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (mut events, mut last) = (0, None);
+    while let Some(block) = slow.next_within(Duration::from_secs(10)).await {
+        if block.contains("data:") {
+            events += 1;
+            assert_eq!(number(&block), events, "in order, none skipped");
+        }
+        last = Some(block);
+    }
+    assert!(
+        events < 300,
+        "the whole replay was written after the token expired"
+    );
+    assert_eq!(last.as_deref(), Some(": token expired\n\n"));
 }
 
 /// A hub whose heartbeat (50 ms) comes far more often than its write timeout (1 s), so a

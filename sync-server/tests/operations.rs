@@ -115,6 +115,49 @@ async fn shutdown_tells_streams_to_reconnect() {
 }
 
 #[tokio::test]
+async fn shutdown_cuts_a_replay_short() {
+    let state = state(config());
+    for n in 1..=50 {
+        publish(&state, &format!("topic=/a&data={n}")).await;
+    }
+    let mut events = subscribe(&state, "match=/a&last_event_id=earliest").await;
+    events.next().await.unwrap(); // retry hint
+    assert_eq!(field(&events.next().await.unwrap(), "data"), Some("1"));
+    state.shutdown.cancel();
+    // The rest of the replay is dropped: the client resumes from the last event it read.
+    let retry = events.next().await.unwrap();
+    assert!(retry.starts_with("retry: "), "{retry}");
+    assert!(events.next().await.unwrap().contains("reconnect"));
+    assert_eq!(events.next().await, None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn token_expiry_cuts_a_replay_short() {
+    let state = state(config());
+    for n in 1..=50 {
+        publish(&state, &format!("topic=/a&data={n}")).await;
+    }
+    let token = TokenRequest::new()
+        .subscribe("*")
+        .ttl(Duration::from_secs(120))
+        .hs256(SECRET)
+        .unwrap();
+    let request = Request::get(format!(
+        "{}?match=/a&last_event_id=earliest",
+        sync_server::MERCURE_PATH
+    ))
+    .header("authorization", format!("Bearer {token}"))
+    .body(Body::empty())
+    .unwrap();
+    let mut events = Events::new(app(state.clone()).oneshot(request).await.unwrap());
+    events.next().await.unwrap(); // retry hint
+    assert_eq!(field(&events.next().await.unwrap(), "data"), Some("1"));
+    tokio::time::advance(Duration::from_secs(121)).await;
+    assert_eq!(events.next().await.as_deref(), Some(": token expired\n\n"));
+    assert_eq!(events.next().await, None);
+}
+
+#[tokio::test]
 async fn health_metrics_and_cors() {
     let state = state(HubConfig {
         cors_origins: vec!["https://app.example".into()],

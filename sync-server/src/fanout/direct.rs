@@ -267,14 +267,6 @@ impl Direct {
         }
     }
 
-    /// Writes the whole queue.
-    async fn drain(&self, stall: Duration) -> io::Result<()> {
-        while self.has_queue() {
-            self.write_front(stall).await?;
-        }
-        Ok(())
-    }
-
     /// The heartbeat timer fired: a heartbeat if nothing was written for a whole `period`
     /// (and nothing waits to be), and when the timer fires next.
     fn heartbeat_due(&self, period: Duration, chunk: &Bytes) -> Instant {
@@ -334,20 +326,38 @@ pub async fn serve(socket: TcpStream, sub: Subscription, fanout: Arc<Fanout>, st
     let heartbeat_chunk = chunked::encode(&heartbeat_frame);
     drop(heartbeat_frame);
     let direct = Direct::new(socket, position, filter, pending, metrics, &fanout);
-    // The replay is written before joining; live events wait in `live` meanwhile.
-    if let Err(error) = direct.drain(stall).await {
-        tracing::debug!(%error, "subscription connection ended");
-        return;
-    }
-    fanout.join(&direct, &mut live);
-    drop((live, fanout));
-
     // Fused: once it has fired the stream is closing, and it is not polled again.
     let cancelled = shutdown.cancelled().fuse();
     // Boxed, and only for a token that expires; dropped once it fired.
     let mut expiry = deadline.map(|at| Box::pin(tokio::time::sleep_until(at)));
+    tokio::pin!(cancelled);
+    // The replay is written before joining; live events wait in `live` meanwhile. One chunk
+    // at a time, so that shutdown and expiry cut a long replay to a slow reader short, as
+    // they do a live queue: the client resumes from the last event it read.
+    while direct.has_queue() && !direct.lock().closing {
+        tokio::select! {
+            biased;
+            () = &mut cancelled => direct.close(&goodbye(retry_ms)),
+            () = async { if let Some(at) = expiry.as_mut() { at.await } }, if expiry.is_some() => {
+                expiry = None;
+                direct.close(&[sse::comment("token expired")]);
+            }
+            written = direct.write_front(stall) => {
+                if let Err(error) = written {
+                    tracing::debug!(%error, "subscription connection ended");
+                    return;
+                }
+            }
+        }
+    }
+    // A stream closed during its replay never joins: the loop below writes its goodbye.
+    if !direct.lock().closing {
+        fanout.join(&direct, &mut live);
+    }
+    drop((live, fanout));
+
     let beat = tokio::time::sleep_until(Instant::now() + heartbeat);
-    tokio::pin!(cancelled, beat);
+    tokio::pin!(beat);
     loop {
         if direct.finished() {
             if !direct.lock().broken {
@@ -360,10 +370,7 @@ pub async fn serve(socket: TcpStream, sub: Subscription, fanout: Arc<Fanout>, st
         // at a time, so a client that keeps its queue from emptying still hears them.
         tokio::select! {
             biased;
-            () = &mut cancelled => {
-                let retry = sse::retry_hint(retry_ms / 4 + 1);
-                direct.close(&[retry, sse::comment("hub shutting down: reconnect")]);
-            }
+            () = &mut cancelled => direct.close(&goodbye(retry_ms)),
             () = async { if let Some(at) = expiry.as_mut() { at.await } }, if expiry.is_some() => {
                 expiry = None;
                 direct.close(&[sse::comment("token expired")]);
@@ -384,6 +391,14 @@ pub async fn serve(socket: TcpStream, sub: Subscription, fanout: Arc<Fanout>, st
         }
     }
     drop(guard);
+}
+
+/// What a stream says when the hub shuts down: come back soon, to another instance.
+fn goodbye(retry_ms: u64) -> [Bytes; 2] {
+    [
+        sse::retry_hint(retry_ms / 4 + 1),
+        sse::comment("hub shutting down: reconnect"),
+    ]
 }
 
 /// Resolves when the client closes its side or the connection fails. What it sends is

@@ -54,8 +54,8 @@ pub struct HubConfig {
     pub cors_origins: Vec<String>,
     /// A directory served at `/` (the web demo). Default: none.
     pub static_dir: Option<std::path::PathBuf>,
-    /// Whether the first `X-Forwarded-For` address identifies the client (only behind a proxy
-    /// that sets it). Default false.
+    /// Whether the last `X-Forwarded-For` address (the one the proxy saw) identifies the
+    /// client (only behind a proxy that sets or appends it). Default false.
     pub trust_forwarded_for: bool,
 }
 

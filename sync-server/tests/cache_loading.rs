@@ -291,3 +291,52 @@ async fn write_through_persists_first_and_a_failed_persist_leaves_the_cache_unto
         Some(r#"{"v":1,"ns":"shop","keys":["cart:7"]}"#)
     );
 }
+
+#[tokio::test]
+async fn two_writes_of_one_key_never_leave_the_older_value_cached() {
+    let redis = RedisServer::start();
+    let cache = cache(&redis, None);
+    let db = Arc::new(std::sync::Mutex::new(Vec::new()));
+    // W1 persists v1, then stalls until W2 has persisted v2 and cached it.
+    let (persisted, resume) = (
+        Arc::new(tokio::sync::Notify::new()),
+        Arc::new(tokio::sync::Notify::new()),
+    );
+    let w1 = {
+        let (cache, db, persisted, resume) =
+            (cache.clone(), db.clone(), persisted.clone(), resume.clone());
+        tokio::spawn(async move {
+            cache
+                .write("cart:9", b"v1", || async move {
+                    *db.lock().unwrap() = b"v1".to_vec();
+                    persisted.notify_one();
+                    resume.notified().await;
+                    Ok::<_, AppError>(())
+                })
+                .await
+                .unwrap()
+        })
+    };
+    persisted.notified().await;
+    let d = db.clone();
+    let w2 = cache
+        .write("cart:9", b"v2", || async move {
+            *d.lock().unwrap() = b"v2".to_vec();
+            Ok::<_, AppError>(())
+        })
+        .await
+        .unwrap();
+    assert!(w2, "nothing overtook the second write");
+    resume.notify_one();
+    assert!(
+        !w1.await.unwrap(),
+        "the first write was overtaken: not cached"
+    );
+    assert_eq!(*db.lock().unwrap(), b"v2");
+    let cached = cache.get("cart:9").await.unwrap();
+    assert_ne!(
+        cached.as_deref(),
+        Some(&b"v1"[..]),
+        "the older value is not cached"
+    );
+}

@@ -124,6 +124,13 @@ impl Ticket {
             started: Instant::now(),
         }
     }
+
+    /// For a write that took this ticket, then stamped its key with `stamp`: a ticket at its
+    /// own stamp, if nothing else took a number of the sequence in between (another write or
+    /// invalidation in the namespace, which may have changed the same key).
+    pub(crate) fn at_own_stamp(self, stamp: u64) -> Option<Self> {
+        (stamp == self.seq + 1).then_some(Self { seq: stamp, ..self })
+    }
 }
 
 /// What an invalidation stamps.
@@ -160,9 +167,9 @@ impl RedisCache {
     }
 
     /// Stamps what an invalidation or a write is about to change, so fills that began before
-    /// are not stored. A failure is logged and counted (the change itself then fails too, most
-    /// likely).
-    pub(crate) async fn stamp(&self, what: Stamp<'_>) {
+    /// are not stored. Answers the stamp's number. A failure is logged and counted (the change
+    /// itself then fails too, most likely).
+    pub(crate) async fn stamp(&self, what: Stamp<'_>) -> Option<u64> {
         let ns = &self.namespace;
         let mut invocation = STAMP.prepare_invoke();
         invocation.key(keys::seq_key(ns));
@@ -178,8 +185,12 @@ impl RedisCache {
             }
         }
         invocation.arg(ttl_ms(self.guard_window() * 2));
-        if let Err(e) = invocation.invoke_async::<u64>(&mut self.conn()).await {
-            self.failed("stamp", &e);
+        match invocation.invoke_async::<u64>(&mut self.conn()).await {
+            Ok(n) => Some(n),
+            Err(e) => {
+                self.failed("stamp", &e);
+                None
+            }
         }
     }
 

@@ -287,11 +287,19 @@ impl RedisCache {
         E: From<CacheError>,
     {
         validate_key(key).map_err(CacheError::from)?;
+        // Two writes of one key may persist in one order and cache in the other, leaving the
+        // older value cached. So the value is cached only if nothing else in the namespace
+        // took a number of the guard's sequence between this ticket and this write's stamp,
+        // nor stamped the key after it (the store checks); otherwise the entry is unlinked
+        // and the next read loads what the source of truth holds.
+        let ticket = self.ticket().await;
         persist().await?;
-        self.stamp(Stamp::Keys(&[key])).await;
-        let stored = self
-            .store(key, value, self.shared.options.default_ttl, 0)
-            .await?;
+        let stamp = self.stamp(Stamp::Keys(&[key])).await;
+        let guard = ticket.zip(stamp).and_then(|(t, n)| t.at_own_stamp(n));
+        let stored = match guard {
+            Some(guard) => self.store_guarded(key, value, &guard).await?,
+            None => false,
+        };
         if !stored {
             if let Ok(entry) = self.entry_key(key).await {
                 let _: Result<u64, _> = redis::cmd("UNLINK")
@@ -303,6 +311,37 @@ impl RedisCache {
         let selector =
             Selector::parse(&[key], &[] as &[&str], &[] as &[&str]).map_err(CacheError::from)?;
         self.publish(selector).await;
+        Ok(stored)
+    }
+}
+
+impl RedisCache {
+    /// Stores `value` under `key` with the default TTL unless a stamp newer than `guard`
+    /// keeps it out; answers whether it stored.
+    async fn store_guarded(
+        &self,
+        key: &str,
+        value: &[u8],
+        guard: &Ticket,
+    ) -> Result<bool, CacheError> {
+        let frame = codec::encode(value, 0, self.shared.options.compress_above);
+        let entry = self.entry_key(key).await;
+        let result = match entry {
+            Ok(entry) => {
+                self.store_entry(
+                    &entry,
+                    key,
+                    &frame,
+                    self.shared.options.default_ttl,
+                    &[],
+                    Some(guard),
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        let stored = matches!(result, Ok(true));
+        self.written("set", result.map(u64::from), &self.counters.sets);
         Ok(stored)
     }
 }

@@ -388,7 +388,7 @@ impl RedisCache {
         };
         let n = entries.len() as u64;
         let stored = self.written("set_many", result.map(|()| n), &self.counters.sets);
-        for chunk in names.chunks(MAX_SELECTOR_ITEMS) {
+        for chunk in publication_chunks(&names) {
             self.publish(Selector::parse(chunk, &[] as &[&str], &[] as &[&str])?)
                 .await;
         }
@@ -421,9 +421,63 @@ pub(crate) fn set_cmd(key: &str, frame: &[u8], ttl: Option<Duration>) -> redis::
     cmd
 }
 
+/// Most bytes of keys (escaped for JSON at worst) one publication carries: well under the
+/// hub's `--max-data-bytes` (512 KiB by default), which answers 413 to a larger invalidation.
+const PUBLICATION_BYTES: usize = 64 << 10;
+
+/// `names` cut into runs that each fit one publication: at most [`MAX_SELECTOR_ITEMS`] keys
+/// and [`PUBLICATION_BYTES`] of JSON, counting each byte as its longest escape (`\u00XX`).
+fn publication_chunks<'a, 'n>(names: &'n [&'a str]) -> impl Iterator<Item = &'n [&'a str]> {
+    let mut rest = names;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut bytes = 0;
+        let mut n = 0;
+        while n < rest.len() && n < MAX_SELECTOR_ITEMS {
+            let size = rest[n].len() * 6 + 3;
+            if n > 0 && bytes + size > PUBLICATION_BYTES {
+                break;
+            }
+            bytes += size;
+            n += 1;
+        }
+        let (chunk, after) = rest.split_at(n);
+        rest = after;
+        Some(chunk)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn publications_stay_under_the_hubs_data_limit_and_keep_every_key_in_order() {
+        let long: Vec<String> = (0..1000)
+            .map(|i| format!("{i:04}{}", "k".repeat(596)))
+            .collect();
+        let long: Vec<&str> = long.iter().map(String::as_str).collect();
+        let chunks: Vec<_> = publication_chunks(&long).collect();
+        assert!(
+            chunks.len() > 1,
+            "600 KB of keys is more than one publication"
+        );
+        for chunk in &chunks {
+            let json = serde_json::to_string(chunk).unwrap();
+            assert!(json.len() <= PUBLICATION_BYTES, "{} bytes", json.len());
+        }
+        assert_eq!(chunks.concat(), long);
+        let short: Vec<String> = (0..2500).map(|i| format!("k{i}")).collect();
+        let short: Vec<&str> = short.iter().map(String::as_str).collect();
+        let sizes: Vec<usize> = publication_chunks(&short).map(<[&str]>::len).collect();
+        assert_eq!(sizes, [1000, 1000, 500], "and at most 1,000 keys each");
+        // One key longer than the budget still goes out, alone.
+        let huge = "x".repeat(PUBLICATION_BYTES);
+        assert_eq!(publication_chunks(&[huge.as_str(), "a"]).count(), 2);
+        assert_eq!(publication_chunks(&[]).count(), 0);
+    }
 
     #[tokio::test]
     async fn versions_not_read_lately_are_forgotten_past_the_bound() {

@@ -460,3 +460,85 @@ async fn hosts_served_by_one_router_get_their_own_entries() {
     let (_, h, again) = send(&app, get_req("/products").header("host", "A.example")).await;
     assert_eq!((x_cache(&h), again.as_str()), ("HIT", "products #1"));
 }
+
+/// The `currency` cookie as apps read it (the `cookie` crate, axum-extra's `CookieJar`):
+/// names trimmed, the last duplicate wins.
+fn app_currency(headers: &HeaderMap) -> String {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(name, _)| name.trim() == "currency")
+        .map(|(_, value)| value.trim().to_owned())
+        .next_back()
+        .unwrap_or_else(|| "USD".to_owned())
+}
+
+#[tokio::test]
+async fn a_varied_cookie_the_app_could_read_otherwise_is_not_cached() {
+    let redis = RedisServer::start();
+    let calls = Calls::default();
+    let counted = calls.clone();
+    let app = Router::new()
+        .route(
+            "/prices",
+            get(move |headers: HeaderMap| async move {
+                format!("{} #{}", app_currency(&headers), counted.tick())
+            }),
+        )
+        .layer(ResponseCacheLayer::new(http_cache(&redis)).vary_cookie("currency"));
+    // Each poisoning request, then the request whose key it would have been stored under.
+    for (poison, victim) in [
+        ("currency =EUR", None),
+        ("currency=USD; currency=EUR", Some("currency=USD")),
+    ] {
+        let (_, poisoned, body) = send(&app, get_req("/prices").header("cookie", poison)).await;
+        assert!(body.starts_with("EUR #"), "{poison}: {body}");
+        let request = match victim {
+            Some(cookie) => get_req("/prices").header("cookie", cookie),
+            None => get_req("/prices"),
+        };
+        let (_, h, body) = send(&app, request).await;
+        assert!(
+            !body.starts_with("EUR"),
+            "{poison}: {victim:?} got {body} ({})",
+            x_cache(&h)
+        );
+        assert_eq!(x_cache(&poisoned), "BYPASS", "{poison}");
+    }
+    // The `cookie` crate also %-decodes names (axum-extra's `CookieJar` does).
+    let (_, h, _) = send(&app, get_req("/prices").header("cookie", "curr%65ncy=EUR")).await;
+    assert_eq!(x_cache(&h), "BYPASS");
+    // An unambiguous cookie is still cached under its value.
+    send(
+        &app,
+        get_req("/prices").header("cookie", "a=1; currency=EUR"),
+    )
+    .await;
+    let (_, h, body) = send(&app, get_req("/prices").header("cookie", "currency=EUR")).await;
+    assert_eq!((x_cache(&h), body.as_str()), ("HIT", "EUR #6"));
+}
+
+#[tokio::test]
+async fn a_request_whose_key_is_over_the_limit_is_not_cached() {
+    let redis = RedisServer::start();
+    let calls = Calls::default();
+    let app = app(http_cache(&redis), &calls);
+    let uri = format!("/products?q={}", "x".repeat(1_100));
+    let (_, first, _) = send(&app, get_req(&uri)).await;
+    let (_, second, body) = send(&app, get_req(&uri)).await;
+    assert_eq!(
+        (body.as_str(), calls.get()),
+        ("products #2", 2),
+        "stored under a key invalidate_pattern cannot match ({})",
+        x_cache(&second)
+    );
+    assert_eq!((x_cache(&first), x_cache(&second)), ("BYPASS", "BYPASS"));
+    assert_eq!(redis.cli(&["DBSIZE"]), "0");
+    let uri = format!("/products?q={}", "x".repeat(900));
+    send(&app, get_req(&uri)).await;
+    let (_, h, body) = send(&app, get_req(&uri)).await;
+    assert_eq!((x_cache(&h), body.as_str()), ("HIT", "products #3"));
+}

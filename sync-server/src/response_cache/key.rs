@@ -4,44 +4,88 @@
 //! router serving several hosts keeps their pages apart; joined with cache-core's
 //! [`key_from_parts`] (so no part can run into another or act as a wildcard: `:`, `?`, `*`,
 //! `%` and `\` inside a part are escaped). `GET:/products%3Fpage=2:-` is the anonymous
-//! second page; keys longer than cache-core's limit are replaced by `sha256:<hex>` of
-//! themselves.
+//! second page.
+//!
+//! Some requests have no key, so the layer passes them through uncached:
+//! - a varied cookie sent twice, or with whitespace or `%`-escapes in its name: apps read
+//!   cookies with the `cookie` crate (axum-extra's `CookieJar`), which trims and decodes
+//!   names and keeps the last duplicate, so they could render another value than the key's;
+//! - a key longer than cache-core's limit: a hash in its place would escape
+//!   `invalidate_pattern`, so a stale page would outlive the invalidation of its path.
 //!
 //! ```
 //! use axum::http::Request;
 //! use sync_server::response_cache::key::request_key;
 //! let request = Request::get("/products/42?x=1").body(()).unwrap();
 //! let (parts, ()) = request.into_parts();
-//! assert_eq!(request_key(&parts, Some("u:7"), &[], &[]), "GET:/products/42%3Fx=1:u=u%3A7");
+//! assert_eq!(
+//!     request_key(&parts, Some("u:7"), &[], &[]).as_deref(),
+//!     Some("GET:/products/42%3Fx=1:u=u%3A7")
+//! );
 //! ```
 
 use axum::http::request::Parts;
 use axum::http::{header, HeaderName};
 use cache_core::key::{key_from_parts, MAX_KEY_BYTES};
-use sha2::{Digest, Sha256};
-use std::fmt::Write as _;
 
-/// The value of cookie `name` in the request's `Cookie` headers.
-#[must_use]
-pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
+/// A cookie the app may read differently from the cache key: see [`cookie`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AmbiguousCookie;
+
+/// The value of cookie `name` in the request's `Cookie` headers (`Ok(None)`: absent), or
+/// [`AmbiguousCookie`] when `name` is sent more than once or spelled with whitespace or
+/// `%`-escapes: the `cookie` crate (axum-extra's `CookieJar`) trims and decodes names and
+/// keeps the last duplicate, so an app could read another value than the first exact match.
+pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Result<Option<&'a str>, AmbiguousCookie> {
+    let mut found = None;
+    let pairs = parts
         .headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find_map(|(n, v)| (n == name).then_some(v))
+        .filter_map(|pair| pair.trim().split_once('='));
+    for (n, v) in pairs {
+        let exact = n == name;
+        if !exact && !decodes_to(n.trim(), name) {
+            continue;
+        }
+        if !exact || found.is_some() {
+            return Err(AmbiguousCookie);
+        }
+        found = Some(v);
+    }
+    Ok(found)
 }
 
-/// The key of a request by `user` (`None`: anonymous), varying on `headers` and `cookies`.
+/// Whether `raw`, `%`-decoded as the `cookie` crate decodes names, is `name`.
+fn decodes_to(raw: &str, name: &str) -> bool {
+    let (raw, mut want) = (raw.as_bytes(), name.as_bytes().iter());
+    let mut i = 0;
+    while i < raw.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        let escaped = match (raw[i], raw.get(i + 1), raw.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) => hex(h).zip(hex(l)).map(|(h, l)| h * 16 + l),
+            _ => None,
+        };
+        let (byte, step) = escaped.map_or((u32::from(raw[i]), 1), |b| (b, 3));
+        if want.next().map(|&w| u32::from(w)) != Some(byte) {
+            return false;
+        }
+        i += step;
+    }
+    want.next().is_none()
+}
+
+/// The key of a request by `user` (`None`: anonymous), varying on `headers` and `cookies`;
+/// `None` when the request must not be cached (see the module documentation).
 #[must_use]
 pub fn request_key(
     parts: &Parts,
     user: Option<&str>,
     headers: &[HeaderName],
     cookies: &[String],
-) -> String {
+) -> Option<String> {
     let target = parts
         .uri
         .path_and_query()
@@ -61,7 +105,8 @@ pub fn request_key(
         items.push(format!("{name}={}", values.join(",")));
     }
     for name in cookies {
-        items.push(format!("{name}={}", cookie(parts, name).unwrap_or("")));
+        let value = cookie(parts, name).ok()?;
+        items.push(format!("{name}={}", value.unwrap_or("")));
     }
     // `@` cannot start a header or cookie name, so this part is never mistaken for one.
     let host = parts.uri.authority().map(|a| a.as_str()).or_else(|| {
@@ -74,14 +119,8 @@ pub fn request_key(
         items.push(format!("@{}", host.to_ascii_lowercase()));
     }
     let key = key_from_parts(&items);
-    if key.len() <= MAX_KEY_BYTES {
-        return key;
-    }
-    let mut hashed = String::from("sha256:");
-    for byte in Sha256::digest(key.as_bytes()) {
-        let _ = write!(hashed, "{byte:02x}");
-    }
-    hashed
+    // Not hashed to fit: `invalidate_pattern("GET:/products*")` must still match every key.
+    (key.len() <= MAX_KEY_BYTES).then_some(key)
 }
 
 #[cfg(test)]
@@ -104,8 +143,8 @@ mod tests {
         );
         let b = parts(Request::get("/p").header("accept-language", "de"));
         assert_eq!(
-            request_key(&a, None, &lang, &cookies),
-            "GET:/p:-:accept-language=fr:theme=dark"
+            request_key(&a, None, &lang, &cookies).as_deref(),
+            Some("GET:/p:-:accept-language=fr:theme=dark")
         );
         assert_ne!(
             request_key(&a, None, &lang, &[]),
@@ -125,18 +164,37 @@ mod tests {
     fn hosts_make_distinct_keys() {
         let a = parts(Request::get("/p").header("host", "A.example"));
         let b = parts(Request::get("http://b.example/p"));
-        assert_eq!(request_key(&a, None, &[], &[]), "GET:/p:-:@a.example");
-        assert_eq!(request_key(&b, None, &[], &[]), "GET:/p:-:@b.example");
+        let key = |p: &Parts| request_key(p, None, &[], &[]);
+        assert_eq!(key(&a).as_deref(), Some("GET:/p:-:@a.example"));
+        assert_eq!(key(&b).as_deref(), Some("GET:/p:-:@b.example"));
+        assert_eq!(key(&parts(Request::get("/p"))).as_deref(), Some("GET:/p:-"));
+    }
+
+    #[test]
+    fn long_keys_are_none() {
+        let long = format!("/{}", "x".repeat(2000));
         assert_eq!(
-            request_key(&parts(Request::get("/p")), None, &[], &[]),
-            "GET:/p:-"
+            request_key(&parts(Request::get(long.as_str())), None, &[], &[]),
+            None
         );
     }
 
     #[test]
-    fn long_keys_are_hashed() {
-        let long = format!("/{}", "x".repeat(2000));
-        let key = request_key(&parts(Request::get(long.as_str())), None, &[], &[]);
-        assert!(key.starts_with("sha256:") && key.len() == 71);
+    fn cookies_the_app_could_read_otherwise_are_ambiguous() {
+        let read = |header: &str| {
+            let parts = parts(Request::get("/").header("cookie", header));
+            cookie(&parts, "c").map(|v| v.map(str::to_owned))
+        };
+        assert_eq!(read("a=1; c=2; cc=3"), Ok(Some("2".to_owned())));
+        assert_eq!(read("a=1"), Ok(None));
+        for header in ["c =2", "c=1; c=2", "%63=2", "c=1;  c =2"] {
+            assert_eq!(read(header), Err(AmbiguousCookie), "{header}");
+        }
+        let two = parts(
+            Request::get("/")
+                .header("cookie", "c=1")
+                .header("cookie", "c=2"),
+        );
+        assert_eq!(cookie(&two, "c"), Err(AmbiguousCookie));
     }
 }

@@ -86,12 +86,14 @@ fn lookup(config: &Config, parts: &Parts) -> Option<Lookup> {
         .get::<MatchedPath>()
         .map_or_else(|| parts.uri.path(), MatchedPath::as_str);
     let ttl = config.route_ttls.get(route).copied().unwrap_or(config.ttl);
+    // No key (an ambiguous varied cookie, or too long to match invalidation patterns):
+    // passed through, neither served from the cache nor stored.
     let key = request_key(
         parts,
         user.as_deref(),
         &config.vary_headers,
         &config.vary_cookies,
-    );
+    )?;
     Some(Lookup {
         key,
         user: user.is_some(),

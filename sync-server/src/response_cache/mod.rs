@@ -17,7 +17,8 @@
 //!   and whitespace as browsers split them, plus [`ResponseCacheLayer::tags`]);
 //!   entries are stored with those tags, so [`RedisCache::invalidate_tags`] drops the cached
 //!   responses and, through the hub, the browsers' copies.
-//! - `X-Cache: HIT` or `MISS`, or `BYPASS` when the request is not eligible.
+//! - `X-Cache: HIT` or `MISS`, or `BYPASS` when the request is not eligible (including
+//!   when it has no [`key`]: an ambiguous vary cookie, or a key over cache-core's limit).
 //! - Optionally ([`ResponseCacheLayer::coalesce_misses`]) one handler call per missed key
 //!   across processes; the other requests get its stored response.
 //! - Never caches a response with `Set-Cookie`, `Cache-Control: no-store`, or (without a
@@ -164,7 +165,8 @@ impl ResponseCacheLayer {
         self.with(|c| c.vary_headers.push(name))
     }
 
-    /// Adds a cookie whose value is part of the key. Default: none.
+    /// Adds a cookie whose value is part of the key. Default: none. A request sending it
+    /// twice, or with whitespace or `%`-escapes in its name, is not cached ([`key`]).
     pub fn vary_cookie(self, name: &str) -> Self {
         self.with(|c| c.vary_cookies.push(name.to_owned()))
     }

@@ -89,6 +89,22 @@ pub fn retry_hint(base_ms: u64) -> Bytes {
     Bytes::from(format!("retry: {}\n\n", base_ms + jitter))
 }
 
+/// What a stream says when the hub shuts down: come back soon (a quarter of the usual
+/// `retry_ms`, with jitter), to another instance.
+#[must_use]
+pub fn goodbye(retry_ms: u64) -> [Bytes; 2] {
+    [
+        retry_hint(retry_ms / 4 + 1),
+        comment("hub shutting down: reconnect"),
+    ]
+}
+
+/// What a stream says when its token expires.
+#[must_use]
+pub fn token_expired() -> Bytes {
+    comment("token expired")
+}
+
 /// A comment line (`: text`), with control characters removed.
 #[must_use]
 pub fn comment(text: &str) -> Bytes {

@@ -224,14 +224,13 @@ impl State {
     /// client resumes from the last event it read.
     fn shut_down(&mut self) {
         self.sub.pending.clear();
-        let retry = sse::retry_hint(self.sub.retry_ms / 4 + 1);
-        self.close_with(&[retry, sse::comment("hub shutting down: reconnect")]);
+        self.close_with(&sse::goodbye(self.sub.retry_ms));
     }
 
     /// Ends the stream for the token's expiry, dropping what is still pending.
     fn expire(&mut self) {
         self.sub.pending.clear();
-        self.close_with(&[sse::comment("token expired")]);
+        self.close_with(&[sse::token_expired()]);
     }
 
     async fn next(&mut self) -> Option<Bytes> {

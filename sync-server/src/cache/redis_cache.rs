@@ -2,7 +2,7 @@
 //! `delete`, `get_many`, `set_many`).
 
 use super::codec;
-use super::guard::Stamp;
+use super::guard::{Stamp, Ticket};
 use super::keys;
 use super::options::{CacheBuilder, CacheOptions};
 use super::publisher::Publisher;
@@ -260,31 +260,32 @@ impl RedisCache {
     ) -> Result<bool, CacheError> {
         validate_key(key)?;
         self.stamp(Stamp::Keys(&[key])).await;
-        let stored = self.store(key, value, ttl, 0).await?;
+        let stored = self.store(key, value, ttl, 0, None).await?;
         self.publish(Selector::parse(&[key], &[] as &[&str], &[] as &[&str])?)
             .await;
         Ok(stored)
     }
 
-    /// Stores without stamping or publishing (for callers that do both).
+    /// Stores without stamping or publishing (for callers that do both); with a `guard`,
+    /// only if no stamp newer than it keeps the value out. Answers whether Redis stored it.
     pub(crate) async fn store(
         &self,
         key: &str,
         value: &[u8],
         ttl: Option<Duration>,
         compute_ms: u32,
+        guard: Option<&Ticket>,
     ) -> Result<bool, CacheError> {
         validate_key(key)?;
         let frame = codec::encode(value, compute_ms, self.shared.options.compress_above);
         let result = match self.entry_key(key).await {
             // Without tags: the entry also leaves the tag sets of an older value.
-            Ok(k) => self
-                .store_entry(&k, key, &frame, ttl, &[], None)
-                .await
-                .map(|_| ()),
+            Ok(k) => self.store_entry(&k, key, &frame, ttl, &[], guard).await,
             Err(e) => Err(e),
         };
-        Ok(self.written("set", result.map(|()| 1), &self.counters.sets))
+        let stored = matches!(result, Ok(true));
+        self.written("set", result.map(u64::from), &self.counters.sets);
+        Ok(stored)
     }
 
     /// Counts a write's outcome: `n` into `counter`, or a Redis error.

@@ -297,7 +297,10 @@ impl RedisCache {
         let stamp = self.stamp(Stamp::Keys(&[key])).await;
         let guard = ticket.zip(stamp).and_then(|(t, n)| t.at_own_stamp(n));
         let stored = match guard {
-            Some(guard) => self.store_guarded(key, value, &guard).await?,
+            Some(guard) => {
+                let ttl = self.shared.options.default_ttl;
+                self.store(key, value, ttl, 0, Some(&guard)).await?
+            }
             None => false,
         };
         if !stored {
@@ -311,37 +314,6 @@ impl RedisCache {
         let selector =
             Selector::parse(&[key], &[] as &[&str], &[] as &[&str]).map_err(CacheError::from)?;
         self.publish(selector).await;
-        Ok(stored)
-    }
-}
-
-impl RedisCache {
-    /// Stores `value` under `key` with the default TTL unless a stamp newer than `guard`
-    /// keeps it out; answers whether it stored.
-    async fn store_guarded(
-        &self,
-        key: &str,
-        value: &[u8],
-        guard: &Ticket,
-    ) -> Result<bool, CacheError> {
-        let frame = codec::encode(value, 0, self.shared.options.compress_above);
-        let entry = self.entry_key(key).await;
-        let result = match entry {
-            Ok(entry) => {
-                self.store_entry(
-                    &entry,
-                    key,
-                    &frame,
-                    self.shared.options.default_ttl,
-                    &[],
-                    Some(guard),
-                )
-                .await
-            }
-            Err(e) => Err(e),
-        };
-        let stored = matches!(result, Ok(true));
-        self.written("set", result.map(u64::from), &self.counters.sets);
         Ok(stored)
     }
 }

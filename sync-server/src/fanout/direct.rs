@@ -337,10 +337,10 @@ pub async fn serve(socket: TcpStream, sub: Subscription, fanout: Arc<Fanout>, st
     while direct.has_queue() && !direct.lock().closing {
         tokio::select! {
             biased;
-            () = &mut cancelled => direct.close(&goodbye(retry_ms)),
+            () = &mut cancelled => direct.close(&sse::goodbye(retry_ms)),
             () = async { if let Some(at) = expiry.as_mut() { at.await } }, if expiry.is_some() => {
                 expiry = None;
-                direct.close(&[sse::comment("token expired")]);
+                direct.close(&[sse::token_expired()]);
             }
             written = direct.write_front(stall) => {
                 if let Err(error) = written {
@@ -370,10 +370,10 @@ pub async fn serve(socket: TcpStream, sub: Subscription, fanout: Arc<Fanout>, st
         // at a time, so a client that keeps its queue from emptying still hears them.
         tokio::select! {
             biased;
-            () = &mut cancelled => direct.close(&goodbye(retry_ms)),
+            () = &mut cancelled => direct.close(&sse::goodbye(retry_ms)),
             () = async { if let Some(at) = expiry.as_mut() { at.await } }, if expiry.is_some() => {
                 expiry = None;
-                direct.close(&[sse::comment("token expired")]);
+                direct.close(&[sse::token_expired()]);
             }
             // Boxed, and only when there is a queue: an idle subscriber keeps no room for it.
             Some(written) = OptionFuture::from(queued.then(|| Box::pin(direct.write_front(stall)))), if queued => {
@@ -391,14 +391,6 @@ pub async fn serve(socket: TcpStream, sub: Subscription, fanout: Arc<Fanout>, st
         }
     }
     drop(guard);
-}
-
-/// What a stream says when the hub shuts down: come back soon, to another instance.
-fn goodbye(retry_ms: u64) -> [Bytes; 2] {
-    [
-        sse::retry_hint(retry_ms / 4 + 1),
-        sse::comment("hub shutting down: reconnect"),
-    ]
 }
 
 /// Resolves when the client closes its side or the connection fails. What it sends is

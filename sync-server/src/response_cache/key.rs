@@ -60,21 +60,9 @@ pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Result<Option<&'a str>, Ambig
 
 /// Whether `raw`, `%`-decoded as the `cookie` crate decodes names, is `name`.
 fn decodes_to(raw: &str, name: &str) -> bool {
-    let (raw, mut want) = (raw.as_bytes(), name.as_bytes().iter());
-    let mut i = 0;
-    while i < raw.len() {
-        let hex = |b: u8| char::from(b).to_digit(16);
-        let escaped = match (raw[i], raw.get(i + 1), raw.get(i + 2)) {
-            (b'%', Some(&h), Some(&l)) => hex(h).zip(hex(l)).map(|(h, l)| h * 16 + l),
-            _ => None,
-        };
-        let (byte, step) = escaped.map_or((u32::from(raw[i]), 1), |b| (b, 3));
-        if want.next().map(|&w| u32::from(w)) != Some(byte) {
-            return false;
-        }
-        i += step;
-    }
-    want.next().is_none()
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .is_ok_and(|decoded| decoded == name)
 }
 
 /// The key of a request by `user` (`None`: anonymous), varying on `headers` and `cookies`;

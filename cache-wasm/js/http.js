@@ -2,23 +2,6 @@
 // may be stored and where, and until when it is fresh, on the client's clock.
 import { bindings } from './wasm.js';
 
-// The lower-cased directive names of a Cache-Control value; commas inside a quoted value
-// (`no-cache="a, b"`) separate nothing.
-function directiveNames(cacheControl) {
-  const names = [];
-  for (const [directive] of cacheControl.matchAll(/(?:[^,"]|"(?:[^"\\]|\\.)*"?)+/g)) {
-    const name = directive.split('=', 1)[0].trim().toLowerCase();
-    if (name) names.push(name);
-  }
-  return names;
-}
-
-// RFC 9111 §3.5: a response to a request with Authorization may be shared only when it says
-// so. Otherwise it may be the user's own, like a `private` one.
-function sharedDespiteAuthorization(cacheControl) {
-  return directiveNames(cacheControl ?? '').some((n) => n === 'public' || n === 's-maxage' || n === 'must-revalidate');
-}
-
 /**
  * The caching policy of `response` to a `method` request sent at `requestTime` and received
  * at `responseTime` (ms, the same clock). `statuses` overrides the cacheable statuses;
@@ -41,15 +24,15 @@ export function responsePolicy(method, response, { requestTime, responseTime, st
     get('last-modified'),
     get('vary'),
     h.has('set-cookie'),
+    requestHeaders?.has('authorization') ?? false,
     requestTime ?? now,
     responseTime ?? now,
     statuses ? Uint16Array.from(statuses) : undefined,
   );
-  const perUser = policy.storable === 'yes' && requestHeaders?.has('authorization') && !sharedDespiteAuthorization(get('cache-control'));
   try {
     return {
-      storable: perUser ? 'user' : policy.storable,
-      reason: perUser ? 'authorization' : policy.reason,
+      storable: policy.storable,
+      reason: policy.reason,
       freshUntil: policy.freshUntil,
       revalidateUntil: policy.revalidateUntil,
       onErrorUntil: policy.onErrorUntil,

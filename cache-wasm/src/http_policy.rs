@@ -90,18 +90,26 @@ pub fn http_policy(
     last_modified: Option<String>,
     vary: Option<String>,
     set_cookie: bool,
+    authorization: bool,
     request_time: f64,
     response_time: f64,
     statuses: Option<Vec<u16>>,
 ) -> HttpPolicy {
     let cc = CacheControl::parse(cache_control.as_deref().unwrap_or(""));
     let statuses = statuses.unwrap_or_else(|| CACHEABLE_BY_DEFAULT.to_vec());
-    let (storable, reason) =
-        match storability(method, status, &statuses, &cc, set_cookie, vary.as_deref()) {
-            Storability::Yes => ("yes", ""),
-            Storability::UserOnly(why) => ("user", why),
-            Storability::No(why) => ("no", why),
-        };
+    let (storable, reason) = match storability(
+        method,
+        status,
+        &statuses,
+        &cc,
+        set_cookie,
+        vary.as_deref(),
+        authorization,
+    ) {
+        Storability::Yes => ("yes", ""),
+        Storability::UserOnly(why) => ("user", why),
+        Storability::No(why) => ("no", why),
+    };
     let headers = FreshnessHeaders {
         cache_control: cc,
         date: date.as_deref(),

@@ -17,6 +17,9 @@ pub struct CacheControl {
     pub public: bool,
     /// `must-revalidate` (or `proxy-revalidate`, which a private cache may treat alike).
     pub must_revalidate: bool,
+    /// `s-maxage` is present (its value is for shared caches: only its presence counts here,
+    /// as leave to share a response to a request with `Authorization`).
+    pub s_maxage: bool,
     /// `immutable` (RFC 8246).
     pub immutable: bool,
     /// `stale-while-revalidate`, in seconds (RFC 5861).
@@ -27,7 +30,7 @@ pub struct CacheControl {
 
 impl CacheControl {
     /// Parses one or more comma-joined `Cache-Control` header values. `s-maxage` is for
-    /// shared caches and ignored.
+    /// shared caches: only its presence is kept.
     #[must_use]
     pub fn parse(header: &str) -> Self {
         let mut cc = Self::default();
@@ -46,6 +49,7 @@ impl CacheControl {
                 "private" => cc.private = true,
                 "public" => cc.public = true,
                 "must-revalidate" | "proxy-revalidate" => cc.must_revalidate = true,
+                "s-maxage" => cc.s_maxage = true,
                 "immutable" => cc.immutable = true,
                 "stale-while-revalidate" => {
                     cc.stale_while_revalidate = value.and_then(parse_seconds)
@@ -126,6 +130,7 @@ mod tests {
                 max_age: Some(60),
                 public: true,
                 must_revalidate: true,
+                s_maxage: true,
                 immutable: true,
                 stale_while_revalidate: Some(30),
                 stale_if_error: Some(86400),

@@ -151,7 +151,7 @@ pub enum Storability {
 }
 
 /// Decides whether a response may be stored (RFC 9111 §3 for a private cache, plus this
-/// product's safety rules).
+/// product's safety rules). `authorization`: the request carried `Authorization`.
 #[must_use]
 pub fn storability(
     method: &str,
@@ -160,6 +160,7 @@ pub fn storability(
     cache_control: &CacheControl,
     set_cookie: bool,
     vary: Option<&str>,
+    authorization: bool,
 ) -> Storability {
     let varies_on = |name: &str| {
         vary.is_some_and(|v| v.split(',').any(|f| f.trim().eq_ignore_ascii_case(name)))
@@ -182,6 +183,11 @@ pub fn storability(
         // Per user like Authorization; and a page cannot read its Cookie request header, so a
         // shared entry would be keyed by an empty value and answer the next user.
         Storability::UserOnly("vary-cookie")
+    } else if authorization
+        && !(cache_control.public || cache_control.s_maxage || cache_control.must_revalidate)
+    {
+        // RFC 9111 §3.5: shared only when the response says so; else it may be the user's.
+        Storability::UserOnly("authorization")
     } else {
         Storability::Yes
     }
@@ -297,6 +303,7 @@ mod tests {
                 &CacheControl::parse(cc),
                 cookie,
                 vary,
+                false,
             )
         };
         assert_eq!(s("GET", 200, "", false, None), Storability::Yes);
